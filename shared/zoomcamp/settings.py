@@ -1,0 +1,173 @@
+"""One settings object for the whole course: where data lives, which ports, which backend.
+
+Each value comes from, in order of precedence:
+
+1. an environment variable ``ZOOMCAMP_<NAME>`` (e.g. ``ZOOMCAMP_POSTGRES_PORT=5433``),
+2. the config file ``zoomcamp.toml`` at the project root (or the file named by ``ZOOMCAMP_CONFIG``),
+   where ``[postgres] port = 5433`` sets ``postgres_port``,
+3. the defaults below.
+
+Notebooks call :func:`get_settings` instead of writing hosts, ports or paths.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "ZOOMCAMP_"
+BACKENDS = ("local", "gcp")
+DATA_SOURCES = ("sample", "download")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the course cannot use; the message says which and where from."""
+
+
+def project_root() -> Path:
+    """The course checkout: the folder holding ``pyproject.toml`` and ``shared/``.
+
+    With the editable install that ``make setup`` makes, that is two levels above this package;
+    otherwise (a plain ``pip install``) the current working directory stands in.
+    """
+    here = Path(__file__).resolve().parents[2]
+    if (here / "pyproject.toml").is_file() and (here / "shared").is_dir():
+        return here
+    return Path.cwd()
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where everything the course writes goes: data/, stack/ (git-ignored).
+    home: Path = field(default_factory=lambda: project_root() / ".zoomcamp")
+    # Where TLC files (downloaded or generated) are kept; defaults to <home>/data.
+    data_dir: Path | None = None
+    # local: PostgreSQL + emulators on this machine; gcp: real GCS + BigQuery (Application Default Credentials).
+    backend: str = "local"
+    # sample: the deterministic generator (offline); download: the real TLC files.
+    data_source: str = "sample"
+    sample_rows: int = 20_000
+    sample_seed: int = 42
+
+    # PostgreSQL (week 1 on). Port None = 5432 if free, else any free port (the stack records it).
+    postgres_port: int | None = None
+    postgres_user: str = "root"
+    postgres_password: str = "root"
+    postgres_db: str = "ny_taxi"
+    # Folder with initdb/pg_ctl; None = PATH, then /usr/lib/postgresql/<newest>/bin.
+    postgres_bin: Path | None = None
+
+    # Where the real data comes from (overridable for mirrors, and for tests on 127.0.0.1).
+    tlc_base_url: str = "https://d37ci6vzurychx.cloudfront.net"
+    backup_base_url: str = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download"
+    download_timeout: float = 30.0
+
+    # Real GCP, used when backend = "gcp".
+    gcp_project: str | None = None
+    gcp_region: str = "europe-west1"
+    gcs_bucket: str | None = None
+    bq_dataset: str = "trips_data_all"
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise SettingsError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        if self.data_source not in DATA_SOURCES:
+            raise SettingsError(
+                f"data_source must be one of {', '.join(DATA_SOURCES)}, not {self.data_source!r}"
+            )
+        if self.postgres_port is not None and not 0 < self.postgres_port < 65536:
+            raise SettingsError(f"postgres_port must be between 1 and 65535, not {self.postgres_port}")
+        if self.sample_rows < 1:
+            raise SettingsError(f"sample_rows must be at least 1, not {self.sample_rows}")
+        if self.backend == "gcp" and not (self.gcp_project and self.gcs_bucket):
+            raise SettingsError(
+                "backend = 'gcp' needs gcp_project and gcs_bucket "
+                "(ZOOMCAMP_GCP_PROJECT, ZOOMCAMP_GCS_BUCKET or [gcp] project/[gcs] bucket in zoomcamp.toml)"
+            )
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir or self.home / "data"
+
+    @property
+    def stack_path(self) -> Path:
+        return self.home / "stack"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _convert(name: str, raw: Any, source: str) -> Any:
+    """Turn a raw env/config value into the field's type, with an error naming its source."""
+    kind = str(Settings.__dataclass_fields__[name].type)
+    if raw is None:
+        return None
+    try:
+        if "Path" in kind:
+            return Path(os.path.expanduser(str(raw))).resolve()
+        if "int" in kind:
+            return None if raw == "" else int(raw)
+        if "float" in kind:
+            return float(raw)
+    except ValueError:
+        raise SettingsError(f"{source}: {name} must be a number, not {raw!r}") from None
+    return str(raw)
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}_"))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def config_file() -> Path:
+    return Path(os.environ.get(ENV_PREFIX + "CONFIG") or project_root() / "zoomcamp.toml")
+
+
+def load_settings(environ: dict[str, str] | None = None, config: Path | None = None) -> Settings:
+    """Build settings from the environment, the config file and the defaults (in that order)."""
+    environ = dict(os.environ if environ is None else environ)
+    path = config or config_file()
+    names = set(Settings.__dataclass_fields__)
+    values: dict[str, Any] = {}
+
+    if path.is_file():
+        try:
+            table = _flatten(tomllib.loads(path.read_text()))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: not valid TOML ({exc})") from None
+        for key, raw in table.items():
+            if key not in names:
+                raise SettingsError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(names))})")
+            values[key] = _convert(key, raw, str(path))
+
+    for name in names:
+        var = ENV_PREFIX + name.upper()
+        if var in environ:
+            values[name] = _convert(name, environ[var], var)
+
+    return Settings(**values)
+
+
+@lru_cache(maxsize=1)
+def _cached() -> Settings:
+    return load_settings()
+
+
+def get_settings() -> Settings:
+    """The settings in force (read once per process; :func:`reload_settings` re-reads them)."""
+    return _cached()
+
+
+def reload_settings() -> Settings:
+    _cached.cache_clear()
+    return _cached()

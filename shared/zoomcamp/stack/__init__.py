@@ -1,0 +1,55 @@
+"""The local stack: every service the course runs on this machine, started and stopped together.
+
+>>> from zoomcamp import stack
+>>> stack.up()            # idempotent: a running service is left as it is
+>>> stack.env()           # {"PGHOST": "127.0.0.1", "PGPORT": "5432", ...}
+>>> stack.down()
+
+Later weeks add their services to ``SERVICES`` (Kafka broker, GCS emulator, BigQuery stand-in).
+"""
+
+from __future__ import annotations
+
+from ..settings import Settings, get_settings
+from .base import Service, ServiceStatus, StackError, free_port, port_is_free
+from .postgres import Postgres
+
+# Started in this order, stopped in reverse.
+SERVICES: dict[str, type[Service]] = {
+    "postgres": Postgres,
+}
+
+__all__ = ["SERVICES", "Service", "ServiceStatus", "StackError", "down", "env", "free_port", "get",
+           "port_is_free", "status", "up"]
+
+
+def get(name: str, settings: Settings | None = None) -> Service:
+    if name not in SERVICES:
+        raise StackError(f"unknown service {name!r}; the stack has: {', '.join(SERVICES)}")
+    return SERVICES[name](settings or get_settings())
+
+
+def _selected(names: list[str] | tuple[str, ...] | None) -> list[str]:
+    names = list(names or SERVICES)
+    for name in names:
+        get(name)  # validate every name before touching any service
+    return [n for n in SERVICES if n in names]
+
+
+def up(names=None, settings: Settings | None = None) -> list[ServiceStatus]:
+    return [get(n, settings).start() for n in _selected(names)]
+
+
+def down(names=None, settings: Settings | None = None) -> list[ServiceStatus]:
+    return [get(n, settings).stop() for n in reversed(_selected(names))]
+
+
+def status(names=None, settings: Settings | None = None) -> list[ServiceStatus]:
+    return [get(n, settings).status() for n in _selected(names)]
+
+
+def env(names=None, settings: Settings | None = None) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for n in _selected(names):
+        merged.update(get(n, settings).env())
+    return merged

@@ -1,0 +1,108 @@
+"""What every local service has in common: the same small face, ports, state files, and errors.
+
+A service (PostgreSQL now; the Kafka broker, the GCS emulator and the BigQuery stand-in later) is
+a class with ``start() stop() status() env()``. Its files live in ``<home>/stack/<name>/`` and the
+port it runs on is remembered in ``<home>/stack/<name>.json``, so every process (CLI, notebooks,
+tests) finds the same server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from ..settings import Settings, get_settings
+
+
+class StackError(RuntimeError):
+    """A service could not be started or stopped; the message says why and what to do."""
+
+
+@dataclass
+class ServiceStatus:
+    name: str
+    running: bool
+    message: str = ""
+    details: dict = field(default_factory=dict)  # host, port, pid, data folder, url ...
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "running": self.running, "message": self.message, **self.details}
+
+
+class Service:
+    """Base class: subclasses set ``name`` and implement start/stop/status/env."""
+
+    name: ClassVar[str]
+    default_port: ClassVar[int]
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or get_settings()
+
+    # The face every service shows -------------------------------------------------------------
+    def start(self) -> ServiceStatus:
+        raise NotImplementedError
+
+    def stop(self) -> ServiceStatus:
+        raise NotImplementedError
+
+    def status(self) -> ServiceStatus:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        """Connection settings as environment variables (empty when the service is not running)."""
+        raise NotImplementedError
+
+    # Shared plumbing --------------------------------------------------------------------------
+    @property
+    def folder(self) -> Path:
+        return self.settings.stack_path / self.name
+
+    @property
+    def state_file(self) -> Path:
+        return self.settings.stack_path / f"{self.name}.json"
+
+    def read_state(self) -> dict:
+        try:
+            return json.loads(self.state_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    def write_state(self, **state) -> None:
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        os.replace(tmp, self.state_file)
+
+    def choose_port(self, configured: int | None) -> int:
+        """The configured port if it is free (else a clear error); unconfigured: the last port used,
+        then the service's usual port, then any free port."""
+        if configured is not None:
+            if not port_is_free(configured):
+                raise StackError(
+                    f"{self.name}: port {configured} is in use by another program. Stop that program, or "
+                    f"choose another port (ZOOMCAMP_{self.name.upper()}_PORT, or [{self.name}] port in zoomcamp.toml)"
+                )
+            return configured
+        for candidate in (self.read_state().get("port"), self.default_port):
+            if candidate and port_is_free(candidate):
+                return candidate
+        return free_port()
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,207 @@
+"""A real PostgreSQL server from the machine's own binaries (initdb + pg_ctl), on 127.0.0.1.
+
+The cluster lives in ``<home>/stack/postgres/`` (initialised once, kept across restarts). Host
+connections need the password (scram-sha-256), like the course's docker-compose Postgres
+(user ``root``, password ``root``, database ``ny_taxi`` by default). PostgreSQL refuses to run as
+root, so as root the server runs as the ``postgres`` system user that Debian's packages create.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from .base import Service, ServiceStatus, StackError
+
+INSTALL_HINT = (
+    "PostgreSQL server binaries (initdb, pg_ctl) were not found. Install them: "
+    "`sudo apt-get install postgresql` on Debian/Ubuntu (`make setup` does it when run as root), "
+    "or point ZOOMCAMP_POSTGRES_BIN at the folder that holds them"
+)
+HOST = "127.0.0.1"
+
+
+def find_bin_dir(configured: Path | None = None) -> Path:
+    """The folder with initdb and pg_ctl: the setting, else PATH, else Debian's newest version."""
+    candidates: list[Path] = []
+    if configured:
+        candidates.append(Path(configured))
+    else:
+        on_path = shutil.which("pg_ctl")
+        if on_path:
+            candidates.append(Path(os.path.realpath(on_path)).parent)
+        versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
+        candidates.extend(Path(p) for p in reversed(versions))
+    for folder in candidates:
+        if all((folder / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
+            return folder
+    raise StackError(INSTALL_HINT)
+
+
+class Postgres(Service):
+    name = "postgres"
+    default_port = 5432
+
+    # Paths -------------------------------------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.folder / "server.log"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.folder / "run"
+
+    # Running the binaries as the right user ------------------------------------------------------
+    def _run_as(self) -> list[str]:
+        """PostgreSQL refuses root; as root, run its tools as the ``postgres`` system user."""
+        if os.geteuid() != 0:
+            return []
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            raise StackError(
+                "running as root, and PostgreSQL refuses to run as root: create a 'postgres' system user "
+                "(`apt-get install postgresql` creates one) or run the course as a normal user"
+            ) from None
+        return ["runuser", "-u", "postgres", "--"]
+
+    def _tool(self, name: str, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+        command = [*self._run_as(), str(find_bin_dir(self.settings.postgres_bin) / name), *args]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            output = (result.stderr or result.stdout).strip().splitlines()
+            raise StackError(f"postgres: {name} failed: {output[-1] if output else result.returncode}"
+                             f" (log: {self.log_file})")
+        return result
+
+    def _prepare_folder(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postgres")
+            for path in (self.folder, self.socket_dir):
+                os.chown(path, user.pw_uid, user.pw_gid)
+            probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(self.folder)])
+            if probe.returncode != 0:
+                raise StackError(
+                    f"postgres: the 'postgres' user cannot write to {self.folder}: a parent folder is closed "
+                    "to other users; put the course (or ZOOMCAMP_HOME) under a folder others can enter"
+                )
+
+    def _initdb(self) -> None:
+        """Create the cluster in a temporary folder, then rename it: never a half-made data dir."""
+        tmp = Path(tempfile.mkdtemp(prefix="initdb-", dir=self.folder))
+        pwfile = self.folder / ".pwfile"
+        try:
+            pwfile.write_text(self.settings.postgres_password + "\n")
+            if os.geteuid() == 0:
+                user = pwd.getpwnam("postgres")
+                os.chown(tmp, user.pw_uid, user.pw_gid)
+                os.chown(pwfile, user.pw_uid, user.pw_gid)
+            os.chmod(pwfile, 0o600)
+            self._tool(
+                "initdb", "-D", str(tmp), "--username", self.settings.postgres_user, "--pwfile", str(pwfile),
+                "--auth-local", "trust", "--auth-host", "scram-sha-256", "--encoding", "UTF8",
+                "--locale", "C", "--no-instructions",
+            )
+            tmp.rename(self.data_dir)
+        finally:
+            pwfile.unlink(missing_ok=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    # The service face ----------------------------------------------------------------------------
+    def status(self) -> ServiceStatus:
+        port = self.read_state().get("port")
+        details = {"host": HOST, "port": port, "data_dir": str(self.data_dir), "log": str(self.log_file)}
+        if not (self.data_dir / "PG_VERSION").is_file():
+            return ServiceStatus(self.name, False, "not initialised (zoomcamp stack up creates it)", details)
+        result = self._tool("pg_ctl", "status", "-D", str(self.data_dir), check=False)
+        if result.returncode != 0:
+            return ServiceStatus(self.name, False, "stopped", details)
+        pid = (self.data_dir / "postmaster.pid").read_text().split("\n")[0]
+        details.update(pid=int(pid), database=self.settings.postgres_db, user=self.settings.postgres_user,
+                       url=self.url(port))
+        return ServiceStatus(self.name, True, f"running on {HOST}:{port}", details)
+
+    def start(self) -> ServiceStatus:
+        find_bin_dir(self.settings.postgres_bin)  # a clear message before anything is created
+        current = self.status()
+        if current.running:
+            current.message = f"already running on {HOST}:{current.details['port']}"
+            return current
+        port = self.choose_port(self.settings.postgres_port)
+        self._prepare_folder()
+        if not (self.data_dir / "PG_VERSION").is_file():
+            self._initdb()
+        options = f"-p {port} -k {self.socket_dir} -c listen_addresses={HOST}"
+        self._tool("pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
+                   "-o", options)
+        self.write_state(port=port)
+        self._ensure_database(port)
+        status = self.status()
+        status.message = f"started on {HOST}:{port}"
+        return status
+
+    def stop(self) -> ServiceStatus:
+        current = self.status()
+        if not current.running:
+            current.message = f"not running ({current.message})"
+            return current
+        self._tool("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60")
+        status = self.status()
+        status.message = "stopped"
+        return status
+
+    def env(self) -> dict[str, str]:
+        port = self.read_state().get("port")
+        if not port:
+            return {}
+        s = self.settings
+        return {
+            "PGHOST": HOST,
+            "PGPORT": str(port),
+            "PGUSER": s.postgres_user,
+            "PGPASSWORD": s.postgres_password,
+            "PGDATABASE": s.postgres_db,
+            "DATABASE_URL": self.url(port),
+        }
+
+    # Helpers -------------------------------------------------------------------------------------
+    def url(self, port: int | None = None) -> str:
+        s = self.settings
+        port = port or self.read_state().get("port")
+        return f"postgresql://{s.postgres_user}:{s.postgres_password}@{HOST}:{port}/{s.postgres_db}"
+
+    def _ensure_database(self, port: int) -> None:
+        import psycopg2
+        from psycopg2 import sql
+
+        s = self.settings
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                conn = psycopg2.connect(host=HOST, port=port, user=s.postgres_user, password=s.postgres_password,
+                                        dbname="postgres", connect_timeout=5)
+                break
+            except psycopg2.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (s.postgres_db,))
+                if cur.fetchone() is None:
+                    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(s.postgres_db)))
+        finally:
+            conn.close()
