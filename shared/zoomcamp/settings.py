@@ -20,12 +20,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .errors import CourseError
+
 ENV_PREFIX = "ZOOMCAMP_"
 BACKENDS = ("local", "gcp")
 DATA_SOURCES = ("sample", "download")
 
 
-class SettingsError(ValueError):
+class SettingsError(CourseError, ValueError):
     """A setting has a value the course cannot use; the message says which and where from."""
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..settings import Settings, get_settings
-from .download import DownloadError, download
+from .downloader import DownloadError, download
 from .files import (
     PAYMENT_TYPES_FILE,
     TRIP_FORMATS,

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..settings import Settings, get_settings
-from . import sample
 from .months import Month
 from .schemas import TRIP_TYPES, UnknownTaxiType
 
@@ -96,6 +95,8 @@ def _write_atomically(path: Path, write) -> None:
 
 def write_sample_lookups(settings: Settings | None = None) -> list[Path]:
     """The zone lookup and payment types, as CSV (as the TLC publishes the zones)."""
+    from . import sample
+
     folder = sample_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(folder)
@@ -126,6 +127,8 @@ def write_sample_trips(
 
     Returns the paths; files already made with the same rows and seed are not rewritten.
     """
+    from . import sample
+
     settings = settings or get_settings()
     rows = settings.sample_rows if rows is None else rows
     seed = settings.sample_seed if seed is None else seed

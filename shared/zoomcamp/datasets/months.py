@@ -6,11 +6,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..errors import CourseError
+
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 FIRST_YEAR = 2009  # the TLC's trip records start in January 2009
 
 
-class BadMonth(ValueError):
+class BadMonth(CourseError, ValueError):
     pass
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ..errors import CourseError
+
 # One small type vocabulary, mapped to each tool the course uses.
 ARROW_TYPES = {
     "int64": pa.int64(),
@@ -103,7 +105,7 @@ DROPOFF_COLUMN = {
 }
 
 
-class UnknownTaxiType(ValueError):
+class UnknownTaxiType(CourseError, ValueError):
     pass
 
 

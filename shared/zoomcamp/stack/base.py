@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from ..errors import CourseError
 from ..settings import Settings, get_settings
 
 
-class StackError(RuntimeError):
+class StackError(CourseError, RuntimeError):
     """A service could not be started or stopped; the message says why and what to do."""
 
 

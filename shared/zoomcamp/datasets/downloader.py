@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from http.client import HTTPException
 from pathlib import Path
 
+from ..errors import CourseError
 from ..settings import Settings, get_settings
 from .files import ZONES_FILE, Manifest, trip_file_name
 from .months import Month
@@ -35,7 +36,7 @@ RETRIES = 3
 DISK_MARGIN = 64 << 20  # keep this much free beyond the file itself
 
 
-class DownloadError(RuntimeError):
+class DownloadError(CourseError, RuntimeError):
     """A download that could not be done; the message is one line that says what to do."""
 
 

@@ -1,0 +1,180 @@
+"""The ``zoomcamp`` command: argument parsing and output only; the work is in the library modules."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import datasets, stack
+from .datasets import parse_months
+from .errors import CourseError
+from .settings import get_settings
+
+app = typer.Typer(help="The Data Engineering Zoomcamp course toolkit.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="NYC TLC data: a deterministic sample, or the real files.", no_args_is_help=True)
+stack_app = typer.Typer(help="The local services (PostgreSQL, ...): up, down, status, env.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Load data into the course's databases.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(stack_app, name="stack")
+app.add_typer(ingest_app, name="ingest")
+
+out = Console()
+err = Console(stderr=True)
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+@data_app.command("sample")
+def data_sample(
+    months: Annotated[list[str], typer.Option("--months", "-m", help="YYYY-MM or YYYY-MM..YYYY-MM (repeatable)")] = ["2021-01"],  # noqa: B006
+    types: Annotated[list[str], typer.Option("--type", "-t", help="yellow, green, fhv, fhvhv (repeatable)")] = ["yellow", "green"],  # noqa: B006
+    rows: Annotated[Optional[int], typer.Option(help="rows per file (default: settings.sample_rows)")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="random seed (default: settings.sample_seed)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print nothing when all is well")] = False,
+):
+    """Generate TLC-shaped sample files (CSV.gz + parquet, real file names) and the lookups."""
+    if rows is not None and rows < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--rows")
+    parsed = parse_months(months)
+    for kind in types:  # validate everything before writing anything
+        datasets.trip_file_name(kind, parsed[0])
+    paths = datasets.write_sample_lookups() + datasets.write_sample_trips(types, parsed, rows=rows, seed=seed)
+    if not quiet:
+        table = Table("file", "size", title=f"sample data in {datasets.sample_dir()}")
+        for path in paths:
+            table.add_row(path.name, f"{path.stat().st_size / 1e3:,.0f} kB")
+        out.print(table)
+
+
+@data_app.command("download")
+def data_download(
+    taxi_type: Annotated[str, typer.Argument(metavar="TYPE", help="yellow, green, fhv, fhvhv or zones")],
+    months: Annotated[Optional[list[str]], typer.Argument(metavar="YEAR-MONTH...", help="e.g. 2021-01 2021-02 or 2021-01..2021-03")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="parquet (TLC) or csv.gz (DataTalksClub backup)")] = "parquet",
+    verify: Annotated[bool, typer.Option(help="re-check cached files' SHA-256")] = False,
+):
+    """Download real TLC files (resumable, cached, checksummed) into the data folder."""
+    if taxi_type == "zones":
+        paths = [datasets.download("zones", verify=verify)]
+    else:
+        if not months:
+            raise typer.BadParameter("give at least one month, e.g. 2021-01", param_hint="YEAR-MONTH")
+        datasets.columns(taxi_type)  # unknown type: fail before any request
+        paths = [datasets.download(taxi_type, m, fmt, verify=verify) for m in parse_months(months)]
+    for path in paths:
+        out.print(f"{path}  ({path.stat().st_size / 1e6:,.1f} MB)")
+
+
+@data_app.command("schema")
+def data_schema(kind: Annotated[str, typer.Argument(help="yellow, green, fhv, fhvhv, zones, payment_types")]):
+    """Print the columns and types of a TLC file kind (as the library defines them)."""
+    table = Table("column", "type", "in CSV", title=f"{kind} schema")
+    for col in datasets.columns(kind):
+        table.add_row(col.name, col.type, "yes" if col.in_csv else "parquet only")
+    out.print(table)
+
+
+# --- stack ----------------------------------------------------------------------------------------
+
+def _print_statuses(statuses) -> None:
+    for s in statuses:
+        colour = "green" if s.running else "yellow"
+        out.print(f"[bold]{s.name}[/bold]: [{colour}]{s.message}[/{colour}]")
+
+
+@stack_app.command("up")
+def stack_up(services: Annotated[Optional[list[str]], typer.Argument(help="services (default: all)")] = None):
+    """Start the local services (idempotent: running ones are left as they are)."""
+    _print_statuses(stack.up(services))
+    out.print("connect with: eval \"$(zoomcamp stack env)\"; psql")
+
+
+@stack_app.command("down")
+def stack_down(services: Annotated[Optional[list[str]], typer.Argument(help="services (default: all)")] = None):
+    """Stop the local services (their data is kept)."""
+    _print_statuses(stack.down(services))
+
+
+@stack_app.command("status")
+def stack_status(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False):
+    """Show each service's state and connection details."""
+    statuses = stack.status()
+    if as_json:
+        print(json.dumps({s.name: s.as_dict() for s in statuses}, indent=2))
+        return
+    table = Table("service", "state", "details")
+    for s in statuses:
+        details = ", ".join(f"{k}={v}" for k, v in s.details.items() if k in ("host", "port", "pid", "url"))
+        table.add_row(s.name, ("[green]" if s.running else "[yellow]") + s.message, details)
+    out.print(table)
+
+
+@stack_app.command("env")
+def stack_env():
+    """Print `export` lines for the running services: eval "$(zoomcamp stack env)"."""
+    variables = stack.env()
+    if not variables:
+        err.print("nothing is running: start the stack with `zoomcamp stack up`")
+        raise typer.Exit(1)
+    for key, value in variables.items():
+        print(f"export {key}={shlex.quote(value)}")
+
+
+# --- ingest ---------------------------------------------------------------------------------------
+
+@ingest_app.command("postgres")
+def ingest_postgres(
+    file: Annotated[Path, typer.Argument(help="a TLC CSV(.gz) file, e.g. yellow_tripdata_2021-01.csv.gz")],
+    table: Annotated[str, typer.Option("--table", help="target table")],
+    append: Annotated[bool, typer.Option("--append/--replace", help="add rows, or replace the table (default)")] = False,
+    kind: Annotated[Optional[str], typer.Option(help="file kind if the name does not tell (yellow, zones, ...)")] = None,
+):
+    """Load a TLC CSV file into the local PostgreSQL (COPY, in chunks, typed by the TLC schema)."""
+    from .ingest import csv_to_postgres
+
+    rows = csv_to_postgres(file, table, kind=kind, mode="append" if append else "replace")
+    out.print(f"{rows:,} rows loaded into {table}")
+
+
+# --- doctor / settings ----------------------------------------------------------------------------
+
+@app.command()
+def doctor():
+    """Check this machine (Python, Java, PostgreSQL, disk, ports) and say what to fix."""
+    from .doctor import run_checks
+
+    checks = run_checks()
+    table = Table("check", "", "detail", "how to fix")
+    for c in checks:
+        mark = "[green]ok" if c.ok else ("[red]FAIL" if c.required else "[yellow]warn")
+        table.add_row(c.name, mark, c.detail, "" if c.ok else c.fix)
+    out.print(table)
+    if any(c.required and not c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command("settings")
+def show_settings():
+    """Show the settings in force (environment > zoomcamp.toml > defaults)."""
+    s = get_settings()
+    table = Table("setting", "value")
+    for name in s.__dataclass_fields__:
+        value = getattr(s, name)
+        table.add_row(name, "***" if "password" in name else str(value))
+    out.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except CourseError as exc:  # something the user can fix: one line, exit code 2, no traceback
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)

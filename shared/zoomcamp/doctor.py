@@ -1,0 +1,90 @@
+"""``zoomcamp doctor``: is this machine ready for the course? Each check says what to fix."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from .settings import Settings, get_settings
+from .stack import StackError
+from .stack.base import port_is_free
+from .stack.postgres import Postgres, find_bin_dir
+
+MIN_FREE_GB = 5.0
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True  # a failed optional check is a warning
+
+
+def java_version() -> int | None:
+    java = shutil.which("java", path=os.path.join(os.environ.get("JAVA_HOME", ""), "bin") + os.pathsep +
+                        os.environ.get("PATH", ""))
+    if not java:
+        return None
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not match:
+        return None
+    major = int(match[1])
+    return int(match[2]) if major == 1 else major  # "1.8.0" is Java 8
+
+
+def run_checks(settings: Settings | None = None) -> list[Check]:
+    settings = settings or get_settings()
+    checks = []
+
+    py = sys.version_info
+    checks.append(Check("Python", py >= (3, 11), f"{py.major}.{py.minor}.{py.micro} ({sys.executable})",
+                        "install Python 3.11 or newer"))
+
+    java = java_version()
+    checks.append(Check(
+        "Java (Spark, week 5)", java is not None and java >= 17,
+        f"Java {java}" if java else "not found",
+        "sudo apt-get install openjdk-17-jre-headless (or set JAVA_HOME)", required=False,
+    ))
+
+    try:
+        checks.append(Check("PostgreSQL binaries", True, str(find_bin_dir(settings.postgres_bin))))
+    except StackError as exc:
+        checks.append(Check("PostgreSQL binaries", False, "not found", str(exc)))
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    free_gb = shutil.disk_usage(settings.home).free / 1e9
+    checks.append(Check("Free disk", free_gb >= MIN_FREE_GB, f"{free_gb:,.1f} GB free in {settings.home}",
+                        f"free at least {MIN_FREE_GB:.0f} GB, or set ZOOMCAMP_HOME to a bigger disk"))
+
+    server = Postgres(settings)
+    status = server.status()
+    if status.running:
+        checks.append(Check("PostgreSQL port", True, f"the course's server is on {status.details['port']}"))
+    elif settings.postgres_port is not None:
+        free = port_is_free(settings.postgres_port)
+        checks.append(Check("PostgreSQL port", free, f"configured {settings.postgres_port}: "
+                            + ("free" if free else "in use by another program"),
+                            "stop that program or set ZOOMCAMP_POSTGRES_PORT to a free port"))
+    else:
+        free = port_is_free(Postgres.default_port)
+        checks.append(Check("PostgreSQL port", True,
+                            "5432 free" if free else "5432 in use: the stack will pick a free port", required=False))
+
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            pwd.getpwnam("postgres")
+            checks.append(Check("postgres user (running as root)", True, "exists: the server runs as it"))
+        except KeyError:
+            checks.append(Check("postgres user (running as root)", False, "missing",
+                                "sudo apt-get install postgresql (creates it), or run as a normal user"))
+    return checks

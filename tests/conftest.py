@@ -1,0 +1,73 @@
+"""One isolated course home and one local stack for the whole test session.
+
+The session gets its own ``ZOOMCAMP_HOME`` (``.zoomcamp-test/`` at the project root, git-ignored),
+so tests never touch a student's data or running stack, and a small sample size. The stack is
+started once before the first test and stopped after the last; notebooks executed by nbval run in
+kernels that inherit these environment variables, so they find the same server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_HOME = ROOT / ".zoomcamp-test"
+SAMPLE_ROWS = 5_000
+
+
+def pytest_configure(config):
+    os.environ["ZOOMCAMP_HOME"] = str(TEST_HOME)
+    os.environ["ZOOMCAMP_SAMPLE_ROWS"] = str(SAMPLE_ROWS)
+    os.environ["ZOOMCAMP_DATA_SOURCE"] = "sample"  # tests never reach the internet
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    for name in ("ZOOMCAMP_CONFIG", "ZOOMCAMP_POSTGRES_PORT", "ZOOMCAMP_DATA_DIR", "ZOOMCAMP_BACKEND"):
+        os.environ.pop(name, None)
+    os.environ["ZOOMCAMP_CONFIG"] = str(TEST_HOME / "none.toml")  # ignore a student's zoomcamp.toml
+
+
+def pytest_sessionstart(session):
+    from zoomcamp import datasets, stack
+    from zoomcamp.settings import reload_settings
+
+    reload_settings()
+    TEST_HOME.mkdir(exist_ok=True)
+    stack.down()  # a stack left over by an interrupted run
+    shutil.rmtree(TEST_HOME / "stack", ignore_errors=True)
+    stack.up()
+    datasets.write_sample_lookups()
+    datasets.write_sample_trips(["yellow", "green"], [datasets.Month(2021, 1)])
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from zoomcamp import stack
+
+    stack.down()
+    shutil.rmtree(TEST_HOME / "stack", ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings():
+    from zoomcamp.settings import get_settings
+
+    return get_settings()
+
+
+@pytest.fixture
+def scratch_settings(settings, tmp_path):
+    """Settings with a fresh, empty home of their own (for data tests that must start from nothing)."""
+    return settings.replace(home=tmp_path / "home")
+
+
+@pytest.fixture
+def scratch_home():
+    """A fresh home inside the project (the postgres user can enter it, unlike /tmp/pytest-of-root)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="scratch-", dir=TEST_HOME))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,93 @@
+"""The local stack: a real PostgreSQL, idempotent up/down, status/env, and clear errors that change nothing."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+
+import psycopg2
+import pytest
+
+from zoomcamp import db, stack
+from zoomcamp.stack import StackError
+from zoomcamp.stack.postgres import Postgres
+
+
+def test_the_session_stack_is_a_real_postgres(settings):
+    (status,) = stack.status()
+    assert status.running and status.details["port"]
+    env = stack.env()
+    conn = psycopg2.connect(host=env["PGHOST"], port=env["PGPORT"], user=env["PGUSER"],
+                            password=env["PGPASSWORD"], dbname=env["PGDATABASE"])
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT current_database(), current_user, version()")
+        database, user, version = cur.fetchone()
+    conn.close()
+    assert (database, user) == (settings.postgres_db, settings.postgres_user)
+    assert version.startswith("PostgreSQL")
+
+
+def test_psql_works_with_the_exported_environment():
+    env = stack.env()
+    out = subprocess.run(["psql", "-tAc", "SELECT 40 + 2"], env={"PATH": "/usr/bin:/bin", **env},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "42"
+
+
+def test_a_wrong_password_is_refused(settings):
+    env = stack.env()
+    with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+        psycopg2.connect(host=env["PGHOST"], port=env["PGPORT"], user=env["PGUSER"], password="wrong",
+                         dbname=env["PGDATABASE"])
+
+
+def test_up_when_already_up_changes_nothing():
+    (before,) = stack.status()
+    (again,) = stack.up()
+    assert again.running and "already running" in again.message
+    assert again.details["pid"] == before.details["pid"]
+
+
+def test_db_helpers_query_the_running_server():
+    db.execute("DROP TABLE IF EXISTS helper_check")
+    db.execute("CREATE TABLE helper_check AS SELECT generate_series(1, 10) AS n")
+    assert db.query("SELECT sum(n) AS total FROM helper_check")["total"].item() == 55
+    db.execute("DROP TABLE helper_check")
+
+
+def test_a_configured_port_in_use_is_a_clear_error_and_creates_nothing(settings, scratch_home):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        server = Postgres(settings.replace(home=scratch_home, postgres_port=port))
+        with pytest.raises(StackError, match=f"port {port} is in use by another program"):
+            server.start()
+    assert not (scratch_home / "stack").exists()
+
+
+def test_an_unconfigured_port_moves_to_a_free_one(settings, scratch_home):
+    # The session's server holds its port; a second stack (another home) must pick another.
+    taken = stack.status()[0].details["port"]
+    second = Postgres(settings.replace(home=scratch_home))
+    second.write_state(port=taken)  # as if it had run there before
+    try:
+        status = second.start()
+        assert status.running and status.details["port"] != taken
+        stop = second.stop()
+        assert not stop.running and stop.message == "stopped"
+        assert "not running" in second.stop().message  # down twice is fine
+    finally:
+        second.stop()
+
+
+def test_missing_postgresql_says_how_to_install_it(settings, scratch_home, tmp_path):
+    server = Postgres(settings.replace(home=scratch_home, postgres_bin=tmp_path))
+    with pytest.raises(StackError, match="apt-get install postgresql"):
+        server.start()
+    assert not (scratch_home / "stack").exists()
+
+
+def test_unknown_service_is_refused():
+    with pytest.raises(StackError, match="unknown service 'kafak'"):
+        stack.up(["kafak"])
