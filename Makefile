@@ -9,7 +9,7 @@ LAB_PORT ?= 8888
 # Extra arguments for pytest, e.g. `make test ARGS="-k schemas"`.
 ARGS ?=
 
-.PHONY: help setup system-deps lab test stack-up stack-down doctor lock clean
+.PHONY: help setup system-deps lab test notebooks stack-up stack-down doctor lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ lab: setup  ## start the local stack and open JupyterLab on the course
 test: setup  ## unit tests + every notebook under week_*/ (nbval), on a stack of its own
 	$(BIN)/python -m pytest $(ARGS)
 
+notebooks: setup  ## re-execute every notebook in place (small, clean outputs) before committing them
+	$(BIN)/python -m zoomcamp.notebooks week_*/*.ipynb
+
 stack-up:  ## start the local services
 	$(BIN)/zoomcamp stack up
 
@@ -45,7 +48,8 @@ doctor:  ## check the machine: Python, Java, PostgreSQL, disk, ports
 	$(BIN)/zoomcamp doctor
 
 lock:  ## re-resolve requirements-lock.txt after changing dependencies in pyproject.toml
-	$(BIN)/uv pip compile pyproject.toml --extra course --extra dev --python-version 3.11 -o requirements-lock.txt
+	$(BIN)/uv pip compile pyproject.toml --extra course --extra dev --python-version 3.11 \
+		--custom-compile-command "make lock" -o requirements-lock.txt
 
 clean:  ## remove the venv (data and stack under .zoomcamp/ are kept; `zoomcamp stack down` first)
 	rm -rf $(VENV)

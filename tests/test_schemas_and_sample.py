@@ -153,3 +153,9 @@ def test_unknown_type_and_bad_month_are_refused(tmp_path, settings):
 def test_month_ranges():
     months = datasets.parse_months(["2020-11..2021-02", "2021-01"])
     assert [str(m) for m in months] == ["2020-11", "2020-12", "2021-01", "2021-02"]
+
+
+def test_weekly_rhythm_sundays_are_quiet(yellow):
+    weekday = yellow["tpep_pickup_datetime"].dt.dayofweek.value_counts(normalize=True)
+    # January 2021 has five Fridays and five Sundays: per day, Sundays get clearly fewer pickups.
+    assert weekday[6] < 0.8 * weekday[4]

@@ -57,3 +57,8 @@ def test_unknown_or_broken_config_file(tmp_path):
     config.write_text("backend = \n")
     with pytest.raises(SettingsError, match="not valid TOML"):
         load_settings(environ={}, config=config)
+
+
+def test_the_example_config_parses_and_states_the_defaults(tmp_path):
+    example = Path(__file__).resolve().parents[1] / "zoomcamp.example.toml"
+    assert load_settings(environ={}, config=example) == Settings()

@@ -106,10 +106,10 @@ def write_sample_lookups(settings: Settings | None = None) -> list[Path]:
         (PAYMENT_TYPES_FILE, "payment_types", sample.payment_types_frame),
     ):
         path = folder / name
-        if not manifest.is_current(name, source="sample"):
+        if not manifest.is_current(name, source="sample", generator=sample.VERSION):
             data = sample.csv_bytes(frame(), kind)
             _write_atomically(path, lambda p, data=data: p.write_bytes(data))
-            manifest.record(name, source="sample")
+            manifest.record(name, source="sample", generator=sample.VERSION)
         paths.append(path)
     return paths
 
@@ -143,7 +143,8 @@ def write_sample_trips(
     for kind in kinds:
         for month in months:
             names = {fmt: trip_file_name(kind, month, fmt) for fmt in formats}
-            todo = [fmt for fmt, name in names.items() if not manifest.is_current(name, rows=rows, seed=seed)]
+            made_as = {"rows": rows, "seed": seed, "generator": sample.VERSION}
+            todo = [fmt for fmt, name in names.items() if not manifest.is_current(name, **made_as)]
             if todo:
                 frame = sample.trips_frame(kind, month, rows, seed)
                 for fmt in todo:
@@ -154,6 +155,6 @@ def write_sample_trips(
                     else:
                         table = sample.to_arrow(frame, kind)
                         _write_atomically(path, lambda p, table=table: sample.write_parquet(table, p))
-                    manifest.record(names[fmt], source="sample", rows=rows, seed=seed)
+                    manifest.record(names[fmt], source="sample", **made_as)
             paths.extend(folder / names[fmt] for fmt in formats)
     return paths

@@ -32,6 +32,9 @@ from .schemas import (
     columns,
 )
 
+# Bumped whenever the generator's output changes, so cached sample files are made again.
+VERSION = 3
+
 # Shares of dirty rows, close to what the real yellow files of 2019-2021 contain.
 DIRT = {
     "zero_passengers": 0.02,
@@ -54,6 +57,12 @@ PAYMENT_TYPES = {
 # Share of pickups per hour of the day (quiet at 4-5 am, busiest in the evening).
 _HOURLY = np.array([3, 2, 1.5, 1, 0.8, 1, 2, 3.5, 4.5, 4.5, 4.5, 4.8, 5, 5, 5.2, 5.5, 5.6, 6, 6.5, 6.5, 6, 5.5, 5, 4])
 _HOURLY = _HOURLY / _HOURLY.sum()
+# Relative trips per weekday, Monday first: busiest late in the week, quiet on Sundays.
+_WEEKDAYS = np.array([0.95, 1.0, 1.05, 1.1, 1.12, 0.95, 0.78])
+
+
+def _normalised(weights: np.ndarray) -> np.ndarray:
+    return weights / weights.sum()
 
 
 def _rng(*key: int | str) -> np.random.Generator:
@@ -129,7 +138,8 @@ def _zone_popularity(kind: str, zones: pd.DataFrame, rng: np.random.Generator) -
 
 def _timestamps(month: Month, n: int, rng: np.random.Generator) -> np.ndarray:
     days = (month.end - month.start).days
-    day = rng.integers(0, days, n)
+    weekday = (np.arange(days) + month.start.weekday()) % 7
+    day = rng.choice(days, n, p=_normalised(_WEEKDAYS[weekday]))
     hour = rng.choice(24, n, p=_HOURLY)
     second = rng.integers(0, 3600, n)
     offsets = day * 86_400 + hour * 3600 + second
@@ -346,6 +356,10 @@ def write_csv_gz(data: bytes, path: Path) -> None:
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
+    # zstd, and delta encoding for the (mostly sorted) timestamps: smaller than the CSV.gz, as parquet should be.
+    times = [f.name for f in table.schema if pa.types.is_timestamp(f.type)]
     buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="snappy")
+    pq.write_table(table, buffer, compression="zstd",
+                   use_dictionary=[n for n in table.column_names if n not in times],
+                   column_encoding={n: "DELTA_BINARY_PACKED" for n in times})
     path.write_bytes(buffer.getvalue())
