@@ -29,8 +29,10 @@ $(STAMP): pyproject.toml requirements-lock.txt
 
 lab: setup  ## start the local stack and open JupyterLab on the course
 	$(BIN)/zoomcamp stack up
+	@# No display: don't try to open a browser (the URL is printed). Containers often run as root.
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --ServerApp.root_dir=$(CURDIR) \
-		$$( [ -n "$$DISPLAY$$BROWSER" ] || echo --no-browser ) README.md
+		$$( [ -n "$$DISPLAY$$BROWSER" ] || echo --no-browser ) $$( [ "$$(id -u)" != 0 ] || echo --allow-root ) \
+		week_1_basics/01_data_and_stack.ipynb
 
 test: setup  ## unit tests + every notebook under week_*/ (nbval), on a stack of its own
 	$(BIN)/python -m pytest $(ARGS)

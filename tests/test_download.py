@@ -9,12 +9,11 @@ import os
 from types import SimpleNamespace
 
 import pytest
+from http_server import FileServer
 
 from zoomcamp import datasets
 from zoomcamp.datasets import DownloadError, download
 from zoomcamp.datasets import downloader as download_module
-
-from http_server import FileServer
 
 PARQUET = "/trip-data/yellow_tripdata_2021-01.parquet"
 BACKUP = "/yellow/yellow_tripdata_2021-01.csv.gz"

@@ -85,10 +85,12 @@ def test_payment_types(files):
 
 
 def test_same_seed_same_bytes_other_seed_other_rows(tmp_path, settings):
-    a = datasets.write_sample_trips(["yellow"], [MONTH], rows=500, seed=1, settings=settings.replace(home=tmp_path / "a"))
-    b = datasets.write_sample_trips(["yellow"], [MONTH], rows=500, seed=1, settings=settings.replace(home=tmp_path / "b"))
-    c = datasets.write_sample_trips(["yellow"], [MONTH], rows=500, seed=2, settings=settings.replace(home=tmp_path / "c"))
-    for x, y in zip(a, b):
+    def make(folder, seed):
+        home = settings.replace(home=tmp_path / folder)
+        return datasets.write_sample_trips(["yellow"], [MONTH], rows=500, seed=seed, settings=home)
+
+    a, b, c = make("a", 1), make("b", 1), make("c", 2)
+    for x, y in zip(a, b, strict=True):
         assert x.read_bytes() == y.read_bytes()
     assert a[0].read_bytes() != c[0].read_bytes()
 
@@ -156,6 +158,6 @@ def test_month_ranges():
 
 
 def test_weekly_rhythm_sundays_are_quiet(yellow):
-    weekday = yellow["tpep_pickup_datetime"].dt.dayofweek.value_counts(normalize=True)
+    weekday = yellow["tpep_pickup_datetime"].dt.day_of_week.value_counts(normalize=True)
     # January 2021 has five Fridays and five Sundays: per day, Sundays get clearly fewer pickups.
     assert weekday[6] < 0.8 * weekday[4]

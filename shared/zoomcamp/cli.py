@@ -6,7 +6,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -34,10 +34,14 @@ err = Console(stderr=True)
 
 @data_app.command("sample")
 def data_sample(
-    months: Annotated[list[str], typer.Option("--months", "-m", help="YYYY-MM or YYYY-MM..YYYY-MM (repeatable)")] = ["2021-01"],  # noqa: B006
-    types: Annotated[list[str], typer.Option("--type", "-t", help="yellow, green, fhv, fhvhv (repeatable)")] = ["yellow", "green"],  # noqa: B006
-    rows: Annotated[Optional[int], typer.Option(help="rows per file (default: settings.sample_rows)")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="random seed (default: settings.sample_seed)")] = None,
+    months: Annotated[
+        list[str], typer.Option("--months", "-m", help="YYYY-MM or YYYY-MM..YYYY-MM (repeatable)")
+    ] = ["2021-01"],  # noqa: B006
+    types: Annotated[
+        list[str], typer.Option("--type", "-t", help="yellow, green, fhv, fhvhv (repeatable)")
+    ] = ["yellow", "green"],  # noqa: B006
+    rows: Annotated[int | None, typer.Option(help="rows per file (default: settings.sample_rows)")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed (default: settings.sample_seed)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print nothing when all is well")] = False,
 ):
     """Generate TLC-shaped sample files (CSV.gz + parquet, real file names) and the lookups."""
@@ -57,8 +61,12 @@ def data_sample(
 @data_app.command("download")
 def data_download(
     taxi_type: Annotated[str, typer.Argument(metavar="TYPE", help="yellow, green, fhv, fhvhv or zones")],
-    months: Annotated[Optional[list[str]], typer.Argument(metavar="YEAR-MONTH...", help="e.g. 2021-01 2021-02 or 2021-01..2021-03")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="parquet (TLC) or csv.gz (DataTalksClub backup)")] = "parquet",
+    months: Annotated[
+        list[str] | None, typer.Argument(metavar="YEAR-MONTH...", help="e.g. 2021-01 or 2021-01..2021-03")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="parquet (TLC) or csv.gz (DataTalksClub backup)")
+    ] = "parquet",
     verify: Annotated[bool, typer.Option(help="re-check cached files' SHA-256")] = False,
 ):
     """Download real TLC files (resumable, cached, checksummed) into the data folder."""
@@ -91,14 +99,14 @@ def _print_statuses(statuses) -> None:
 
 
 @stack_app.command("up")
-def stack_up(services: Annotated[Optional[list[str]], typer.Argument(help="services (default: all)")] = None):
+def stack_up(services: Annotated[list[str] | None, typer.Argument(help="services (default: all)")] = None):
     """Start the local services (idempotent: running ones are left as they are)."""
     _print_statuses(stack.up(services))
     out.print("connect with: eval \"$(zoomcamp stack env)\"; psql")
 
 
 @stack_app.command("down")
-def stack_down(services: Annotated[Optional[list[str]], typer.Argument(help="services (default: all)")] = None):
+def stack_down(services: Annotated[list[str] | None, typer.Argument(help="services (default: all)")] = None):
     """Stop the local services (their data is kept)."""
     _print_statuses(stack.down(services))
 
@@ -134,8 +142,10 @@ def stack_env():
 def ingest_postgres(
     file: Annotated[Path, typer.Argument(help="a TLC CSV(.gz) file, e.g. yellow_tripdata_2021-01.csv.gz")],
     table: Annotated[str, typer.Option("--table", help="target table")],
-    append: Annotated[bool, typer.Option("--append/--replace", help="add rows, or replace the table (default)")] = False,
-    kind: Annotated[Optional[str], typer.Option(help="file kind if the name does not tell (yellow, zones, ...)")] = None,
+    append: Annotated[
+        bool, typer.Option("--append/--replace", help="add rows, or replace the table (default)")
+    ] = False,
+    kind: Annotated[str | None, typer.Option(help="file kind if the name does not tell (yellow, zones, ...)")] = None,
 ):
     """Load a TLC CSV file into the local PostgreSQL (COPY, in chunks, typed by the TLC schema)."""
     from .ingest import csv_to_postgres

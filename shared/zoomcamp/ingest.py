@@ -93,7 +93,8 @@ def csv_to_postgres(path: str | Path, table: str, *, kind: str | None = None, mo
                     bar.update(len(chunk))
             if mode == "replace":
                 cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
-                cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(target), sql.Identifier(table)))
+                rename = sql.SQL("ALTER TABLE {} RENAME TO {}")
+                cur.execute(rename.format(sql.Identifier(target), sql.Identifier(table)))
     finally:
         conn.close()
     return loaded

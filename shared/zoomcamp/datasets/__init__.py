@@ -25,8 +25,9 @@ from .months import BadMonth, Month, parse_months
 from .schemas import SCHEMAS, TRIP_TYPES, UnknownTaxiType, arrow_schema, columns
 
 __all__ = [
-    "BadMonth", "DownloadError", "Manifest", "Month", "SCHEMAS", "TRIP_FORMATS", "TRIP_TYPES",
-    "UnknownTaxiType", "arrow_schema", "columns", "download", "parse_months", "payment_types_file",
+    "PAYMENT_TYPES_FILE", "SCHEMAS", "TRIP_FORMATS", "TRIP_TYPES", "ZONES_FILE",
+    "BadMonth", "DownloadError", "Manifest", "Month", "UnknownTaxiType",
+    "arrow_schema", "columns", "download", "parse_months", "payment_types_file", "sample_dir",
     "trip_file", "trip_file_name", "write_sample_lookups", "write_sample_trips", "zones_file",
 ]
 

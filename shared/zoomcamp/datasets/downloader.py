@@ -17,12 +17,11 @@ from __future__ import annotations
 import errno
 import json
 import shutil
-import socket
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.client import HTTPException
 from pathlib import Path
 
@@ -95,7 +94,7 @@ def _fetch(src: Remote, target: Path, manifest: Manifest, timeout: float, progre
     part.replace(target)
     meta.unlink(missing_ok=True)
     manifest.record(src.name, url=src.url, source="download",
-                    downloaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                    downloaded_at=datetime.now(UTC).isoformat(timespec="seconds"))
     return target
 
 
@@ -124,7 +123,7 @@ def _attempt(src: Remote, part: Path, meta: Path, timeout: float, progress: bool
                 f"{src.name} is not published at {src.url} (HTTP {exc.code}): check the taxi type and month"
             ) from None
         raise DownloadError(f"{src.name}: the server answered HTTP {exc.code} {exc.reason} for {src.url}") from None
-    except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+    except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DownloadError(
             f"cannot reach {src.url.split('/')[2]} ({reason}): are you offline? "
@@ -146,7 +145,7 @@ def _attempt(src: Remote, part: Path, meta: Path, timeout: float, progress: bool
                 while True:
                     try:
                         block = response.read(CHUNK)
-                    except (socket.timeout, ConnectionError, HTTPException, OSError) as exc:
+                    except (TimeoutError, ConnectionError, HTTPException, OSError) as exc:
                         raise _Interrupted(have, total, str(exc) or type(exc).__name__) from None
                     if not block:
                         break

@@ -25,7 +25,9 @@ class Month:
     def parse(cls, text: str) -> Month:
         m = _MONTH.match(text.strip())
         if not m or not 1 <= int(m[2]) <= 12 or int(m[1]) < FIRST_YEAR:
-            raise BadMonth(f"{text!r} is not a month the TLC publishes: use YYYY-MM from {FIRST_YEAR}-01 on, e.g. 2021-01")
+            raise BadMonth(
+                f"{text!r} is not a month the TLC publishes: use YYYY-MM from {FIRST_YEAR}-01 on, e.g. 2021-01"
+            )
         return cls(int(m[1]), int(m[2]))
 
     @property

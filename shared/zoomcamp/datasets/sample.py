@@ -78,7 +78,8 @@ def _rng(*key: int | str) -> np.random.Generator:
 def zones_frame() -> pd.DataFrame:
     """The taxi zone lookup: LocationID 1-265, Borough, Zone, service_zone (names invented)."""
     rng = _rng("zones", 265)
-    boroughs = np.array(["Manhattan"] * 69 + ["Queens"] * 67 + ["Brooklyn"] * 61 + ["Bronx"] * 43 + ["Staten Island"] * 20)
+    counts = {"Manhattan": 69, "Queens": 67, "Brooklyn": 61, "Bronx": 43, "Staten Island": 20}
+    boroughs = np.array([name for name, count in counts.items() for _ in range(count)])
     rng.shuffle(boroughs)
     borough = ["EWR", *boroughs, "Unknown", "Unknown"]
     for airport in AIRPORTS:  # 132 and 138, in Queens
@@ -336,7 +337,9 @@ def to_arrow(frame: pd.DataFrame, kind: str) -> pa.Table:
 # Files
 
 # Counts stored as doubles in parquet are written as integers in the TLC's CSV files ("1", not "1.0").
-_CSV_INTEGERS = ("passenger_count", "RatecodeID", "payment_type", "trip_type", "PUlocationID", "DOlocationID", "SR_Flag")
+_CSV_INTEGERS = (
+    "passenger_count", "RatecodeID", "payment_type", "trip_type", "PUlocationID", "DOlocationID", "SR_Flag",
+)
 
 
 def csv_bytes(frame: pd.DataFrame, kind: str) -> bytes:
