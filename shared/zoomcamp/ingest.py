@@ -8,50 +8,22 @@ missing). Week 1 builds its ``zoomcamp ingest postgres`` command on this module.
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
-import pandas as pd
 import psycopg2
 from psycopg2 import sql
 
-from .datasets.files import PAYMENT_TYPES_FILE, ZONES_FILE
-from .datasets.schemas import columns, pandas_dtypes, postgres_ddl, timestamp_columns
+from .datasets.reading import header_names, kind_of, read_csv
+from .datasets.schemas import columns, postgres_ddl
 from .errors import CourseError
 from .settings import Settings, get_settings
 from .stack.postgres import Postgres
 
 MODES = ("replace", "append")
-_TRIP_FILE = re.compile(r"^(yellow|green|fhvhv|fhv)_tripdata_\d{4}-\d{2}\.csv(\.gz)?$")
 
 
 class IngestError(CourseError, ValueError):
     pass
-
-
-def kind_of(path: Path) -> str:
-    """The TLC file kind from its name (``yellow_tripdata_2021-01.csv.gz`` is ``yellow``)."""
-    if path.name == ZONES_FILE:
-        return "zones"
-    if path.name == PAYMENT_TYPES_FILE:
-        return "payment_types"
-    match = _TRIP_FILE.match(path.name)
-    if not match:
-        raise IngestError(
-            f"{path.name}: cannot tell the taxi type from the file name; name it like the TLC does "
-            "(yellow_tripdata_2021-01.csv.gz) or pass kind='yellow'"
-        )
-    return match[1]
-
-
-def read_chunks(path: Path, kind: str, chunk_rows: int):
-    """The CSV in DataFrames of ``chunk_rows`` rows, with the schema's types (memory stays bounded)."""
-    return pd.read_csv(
-        path,
-        dtype=pandas_dtypes(kind),
-        parse_dates=timestamp_columns(kind),
-        chunksize=chunk_rows,
-    )
 
 
 def csv_to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: str = "replace",
@@ -61,12 +33,11 @@ def csv_to_postgres(path: str | Path, table: str, *, kind: str | None = None, mo
     from tqdm.auto import tqdm
 
     path = Path(path)
-    if not path.is_file():
-        raise IngestError(f"{path}: no such file")
     if mode not in MODES:
         raise IngestError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     kind = kind or kind_of(path)
     names = [c.name for c in columns(kind, fmt="csv")]
+    header_names(path, kind)  # a wrong file fails here, before the database is touched
     target = table if mode == "append" else f"{table}__loading"
 
     conn = psycopg2.connect(Postgres(settings or get_settings()).url())
@@ -84,7 +55,17 @@ def csv_to_postgres(path: str | Path, table: str, *, kind: str | None = None, mo
                 sql.Identifier(target), sql.SQL(", ").join(map(sql.Identifier, names))
             ).as_string(cur)
             with tqdm(desc=f"{path.name} -> {table}", unit=" rows", disable=not progress, leave=False) as bar:
-                for chunk in read_chunks(path, kind, chunk_rows):
+                chunks = read_csv(path, kind, chunksize=chunk_rows)
+                while True:
+                    try:
+                        chunk = next(chunks)
+                    except StopIteration:
+                        break
+                    except ValueError as exc:  # a value that does not fit its column's type
+                        raise IngestError(
+                            f"{path.name}: a value does not fit the {kind} schema after row {loaded:,} ({exc}); "
+                            f"nothing was loaded, {table} is as it was"
+                        ) from None
                     buffer = io.StringIO()
                     chunk[names].to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S")
                     buffer.seek(0)

@@ -22,12 +22,13 @@ from .files import (
     write_sample_trips,
 )
 from .months import BadMonth, Month, parse_months
+from .reading import BadFile, kind_of, read_csv
 from .schemas import SCHEMAS, TRIP_TYPES, UnknownTaxiType, arrow_schema, columns
 
 __all__ = [
     "PAYMENT_TYPES_FILE", "SCHEMAS", "TRIP_FORMATS", "TRIP_TYPES", "ZONES_FILE",
-    "BadMonth", "DownloadError", "Manifest", "Month", "UnknownTaxiType",
-    "arrow_schema", "columns", "download", "parse_months", "payment_types_file", "sample_dir",
+    "BadFile", "BadMonth", "DownloadError", "Manifest", "Month", "UnknownTaxiType",
+    "arrow_schema", "columns", "download", "kind_of", "parse_months", "read_csv", "payment_types_file", "sample_dir",
     "trip_file", "trip_file_name", "write_sample_lookups", "write_sample_trips", "zones_file",
 ]
 
