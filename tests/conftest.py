@@ -36,7 +36,7 @@ def pytest_sessionstart(session):
     reload_settings()
     TEST_HOME.mkdir(exist_ok=True)
     stack.down()  # a stack left over by an interrupted run
-    shutil.rmtree(TEST_HOME / "stack", ignore_errors=True)
+    remove_stack_files()
     stack.up()
     datasets.write_sample_lookups()
     datasets.write_sample_trips(["yellow", "green"], [datasets.Month(2021, 1)])
@@ -46,7 +46,18 @@ def pytest_sessionfinish(session, exitstatus):
     from zoomcamp import stack
 
     stack.down()
-    shutil.rmtree(TEST_HOME / "stack", ignore_errors=True)
+    remove_stack_files()
+
+
+def remove_stack_files(settings=None) -> None:
+    """Delete the services' files (as root they may live outside the home, see Postgres.folder)."""
+    from zoomcamp import stack
+    from zoomcamp.settings import get_settings
+
+    settings = settings or get_settings()
+    for name in stack.SERVICES:
+        shutil.rmtree(stack.get(name, settings).folder, ignore_errors=True)
+    shutil.rmtree(settings.stack_path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -63,11 +74,12 @@ def scratch_settings(settings, tmp_path):
 
 
 @pytest.fixture
-def scratch_home():
-    """A fresh home inside the project (the postgres user can enter it, unlike /tmp/pytest-of-root)."""
+def scratch_home(settings):
+    """A fresh, empty home for a second stack, removed afterwards with its services' files."""
     import tempfile
 
     path = Path(tempfile.mkdtemp(prefix="scratch-", dir=TEST_HOME))
     path.chmod(0o755)
     yield path
+    remove_stack_files(settings.replace(home=path))
     shutil.rmtree(path, ignore_errors=True)

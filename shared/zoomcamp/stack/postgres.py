@@ -9,7 +9,9 @@ root, so as root the server runs as the ``postgres`` system user that Debian's p
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
+import stat
 import pwd
 import shutil
 import subprocess
@@ -44,11 +46,29 @@ def find_bin_dir(configured: Path | None = None) -> Path:
     raise StackError(INSTALL_HINT)
 
 
+def _others_can_enter(path: Path) -> bool:
+    """Whether a user other than the owner can reach ``path`` (every existing folder on the way lets others in)."""
+    for folder in [*reversed(path.parents), path]:
+        if folder.exists() and not folder.stat().st_mode & stat.S_IXOTH:
+            return False
+    return True
+
+
 class Postgres(Service):
     name = "postgres"
     default_port = 5432
 
     # Paths -------------------------------------------------------------------------------------
+    @property
+    def folder(self) -> Path:
+        """``<home>/stack/postgres``; as root, when the ``postgres`` user cannot enter the home (a
+        checkout under ``/root``, say), a folder under ``/var/tmp`` named after the home instead."""
+        local = super().folder
+        if os.geteuid() != 0 or _others_can_enter(self.settings.home):
+            return local
+        digest = hashlib.sha1(str(self.settings.home).encode()).hexdigest()[:10]
+        return Path("/var/tmp") / f"zoomcamp-postgres-{digest}"
+
     @property
     def data_dir(self) -> Path:
         return self.folder / "data"
@@ -94,8 +114,8 @@ class Postgres(Service):
             probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(self.folder)])
             if probe.returncode != 0:
                 raise StackError(
-                    f"postgres: the 'postgres' user cannot write to {self.folder}: a parent folder is closed "
-                    "to other users; put the course (or ZOOMCAMP_HOME) under a folder others can enter"
+                    f"postgres: the 'postgres' user cannot write to {self.folder}; "
+                    "set ZOOMCAMP_HOME to a folder that other users can enter"
                 )
 
     def _initdb(self) -> None:
