@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -91,3 +93,15 @@ def test_missing_postgresql_says_how_to_install_it(settings, scratch_home, tmp_p
 def test_unknown_service_is_refused():
     with pytest.raises(StackError, match="unknown service 'kafak'"):
         stack.up(["kafak"])
+
+
+def test_a_home_closed_to_other_users_keeps_the_cluster_reachable(settings, tmp_path):
+    # pytest's tmp_path sits in a folder only its owner can enter; the postgres user could not reach it.
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    folder = Postgres(settings.replace(home=closed / "home")).folder
+    if os.geteuid() == 0:
+        assert folder.parent == Path("/var/tmp") and folder.name.startswith("zoomcamp-postgres-")
+    else:
+        assert folder == closed / "home" / "stack" / "postgres"
+    assert Postgres(settings).folder == settings.stack_path / "postgres"  # the project folder is open

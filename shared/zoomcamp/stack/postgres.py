@@ -11,9 +11,9 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-import stat
 import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
