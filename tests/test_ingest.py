@@ -8,7 +8,7 @@ import pytest
 
 from zoomcamp import datasets, db
 from zoomcamp.datasets.schemas import POSTGRES_TYPES, columns
-from zoomcamp.ingest import IngestError, csv_to_postgres
+from zoomcamp.ingest import IngestError, to_postgres
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def count(table: str) -> int:
 
 def test_load_matches_the_file_and_the_schema(yellow):
     frame = datasets.read_csv(yellow)
-    assert csv_to_postgres(yellow, "t_yellow", progress=False) == len(frame) == count("t_yellow")
+    assert to_postgres(yellow, "t_yellow", progress=False).rows == len(frame) == count("t_yellow")
     types = db.query("SELECT column_name, data_type FROM information_schema.columns "
                      "WHERE table_name = 't_yellow' ORDER BY ordinal_position")
     expected = {"BIGINT": "bigint", "DOUBLE PRECISION": "double precision", "TEXT": "text",
@@ -33,12 +33,27 @@ def test_load_matches_the_file_and_the_schema(yellow):
     assert sums["rated"] == frame["RatecodeID"].notna().sum()  # empty fields arrived as NULL
 
 
-def test_replace_is_idempotent_and_append_adds(yellow):
-    n = csv_to_postgres(yellow, "t_twice", progress=False, chunk_rows=1000)
-    csv_to_postgres(yellow, "t_twice", progress=False)
+def test_replace_is_idempotent_and_append_skips_a_file_already_loaded(yellow, tmp_path):
+    n = to_postgres(yellow, "t_twice", progress=False).rows
+    to_postgres(yellow, "t_twice", progress=False)
     assert count("t_twice") == n
-    csv_to_postgres(yellow, "t_twice", mode="append", progress=False)
+    again = to_postgres(yellow, "t_twice", mode="append", progress=False)
+    assert again.skipped and count("t_twice") == n
+    other = datasets.trip_file("yellow", "2021-02")  # another month appends
+    assert to_postgres(other, "t_twice", mode="append", progress=False).rows == n
     assert count("t_twice") == 2 * n
+    loads = db.query("SELECT file_name, mode FROM zoomcamp_loads WHERE table_name = 't_twice' ORDER BY loaded_at")
+    assert loads.values.tolist() == [[yellow.name, "replace"], [other.name, "append"]]
+
+
+def test_parquet_loads_the_same_rows_as_csv(yellow):
+    parquet = datasets.trip_file("yellow", "2021-01", fmt="parquet")
+    to_postgres(yellow, "t_from_csv", progress=False)
+    assert to_postgres(parquet, "t_from_parquet", progress=False).rows == count("t_from_csv")
+    query = ('SELECT count(*) AS n, sum(total_amount) AS total, count("RatecodeID") AS rated, '
+             "min(tpep_pickup_datetime) AS first FROM {}")
+    assert db.query(query.format("t_from_csv")).equals(db.query(query.format("t_from_parquet")))
+    assert "airport_fee" in db.query("SELECT * FROM t_from_parquet LIMIT 0").columns
 
 
 def test_lower_case_zone_header_and_real_na_values(tmp_path):
@@ -46,32 +61,67 @@ def test_lower_case_zone_header_and_real_na_values(tmp_path):
     lines = zones.read_text().splitlines()
     copy = tmp_path / "zones_lower.csv"
     copy.write_text("\n".join(['"locationid","borough","zone","service_zone"', *lines[1:]]))
-    assert csv_to_postgres(copy, "t_zones", kind="zones", progress=False) == 265
+    assert to_postgres(copy, "t_zones", kind="zones", progress=False).rows == 265
     row = db.query('SELECT "Zone", service_zone FROM t_zones WHERE "LocationID" = 265').iloc[0]
     assert (row["Zone"], row["service_zone"]) == ("NA", "N/A")  # text, not NULL
 
 
-def test_a_file_that_does_not_fit_changes_nothing(yellow, tmp_path):
-    csv_to_postgres(yellow, "t_keep", progress=False)
+def test_a_header_that_does_not_fit_changes_nothing(yellow):
+    to_postgres(yellow, "t_keep", progress=False)
     before = count("t_keep")
-    zones = datasets.zones_file()
-    with pytest.raises(datasets.BadFile, match="does not match the yellow schema; missing: VendorID"):
-        csv_to_postgres(zones, "t_keep", kind="yellow", progress=False)
-    # A bad value far into the file: the load fails, and the old table is still there, whole.
-    broken = tmp_path / "yellow_tripdata_2021-01.csv.gz"
-    lines = gzip.decompress(yellow.read_bytes()).decode().splitlines()
-    fields = lines[3000].split(",")
-    fields[0] = "not-a-vendor"
-    lines[3000] = ",".join(fields)
-    broken.write_bytes(gzip.compress("\n".join(lines).encode()))
-    with pytest.raises(IngestError, match="after row 2,000.*t_keep is as it was"):
-        csv_to_postgres(broken, "t_keep", chunk_rows=1000, progress=False)
+    with pytest.raises(datasets.BadFile, match="does not match the yellow schema; missing: VendorID.*unexpected: "):
+        to_postgres(datasets.zones_file(), "t_keep", kind="yellow", progress=False)
     assert count("t_keep") == before
-    assert db.query("SELECT to_regclass('t_keep__loading') IS NULL AS gone").loc[0, "gone"]
+
+
+def test_malformed_rows_are_quarantined_with_line_numbers(yellow, tmp_path):
+    lines = gzip.decompress(yellow.read_bytes()).decode().splitlines()
+    broken = tmp_path / "yellow_tripdata_2021-01.csv"
+
+    def with_field(line: str, index: int, value: str) -> str:
+        fields = line.split(",")
+        fields[index] = value
+        return ",".join(fields)
+
+    lines[10] = with_field(lines[10], 0, "not-a-vendor")  # line 11 of the file
+    lines[20] = ",".join(lines[20].split(",")[:5])  # line 21: too few fields
+    lines[30] = with_field(lines[30], 1, "2021-02-30 10:00:00")  # line 31: no such date
+    lines[40] = with_field(lines[40], 16, "12,5")  # line 41: a comma in a number
+    broken.write_text("\n".join(lines) + "\n\n")  # and a blank line at the end
+    result = to_postgres(broken, "t_dirty", progress=False)
+    assert (result.rows, result.quarantined) == (len(lines) - 1 - 4, 4)
+    assert count("t_dirty") == result.rows
+    q = db.query("SELECT line, reason, raw FROM t_dirty_quarantine ORDER BY line")
+    assert q["line"].tolist() == [11, 21, 31, 41]
+    assert "VendorID: not a int64: 'not-a-vendor'" in q.loc[0, "reason"]
+    assert q.loc[1, "reason"] == "expected 18 fields, found 5"
+    assert "tpep_pickup_datetime: not a timestamp" in q.loc[2, "reason"]
+    assert q.loc[3, "reason"] == "expected 18 fields, found 19"
+    assert q.loc[0, "raw"] == lines[10]
+    # Replacing the table replaces its quarantine too: nothing counted twice.
+    to_postgres(broken, "t_dirty", progress=False)
+    assert len(db.query("SELECT * FROM t_dirty_quarantine")) == 4
+
+
+def test_a_load_refused_by_postgres_leaves_the_table_as_it_was(yellow, tmp_path):
+    to_postgres(yellow, "t_atomic", progress=False)
+    before = count("t_atomic")
+    # An integer too big for BIGINT passes the text check and is refused by PostgreSQL, late in the file.
+    lines = gzip.decompress(yellow.read_bytes()).decode().splitlines()
+    fields = lines[-1].split(",")
+    fields[0] = "99999999999999999999999"
+    lines[-1] = ",".join(fields)
+    broken = tmp_path / "yellow_tripdata_2021-01.csv"
+    broken.write_text("\n".join(lines))
+    with pytest.raises(IngestError, match="PostgreSQL refused the load.*t_atomic is as it was"):
+        to_postgres(broken, "t_atomic", progress=False)
+    assert count("t_atomic") == before
+    assert db.query("SELECT to_regclass('t_atomic__loading') IS NULL AS gone").loc[0, "gone"]
 
 
 def test_unknown_file_names_and_missing_files(tmp_path):
+    (tmp_path / "trips.csv").write_text("a,b\n1,2\n")
     with pytest.raises(datasets.BadFile, match="cannot tell the taxi type"):
-        csv_to_postgres(tmp_path / "trips.csv", "t_x", progress=False)
+        to_postgres(tmp_path / "trips.csv", "t_x", progress=False)
     with pytest.raises(datasets.BadFile, match="no such file"):
-        csv_to_postgres(tmp_path / "yellow_tripdata_2021-01.csv", "t_x", progress=False)
+        to_postgres(tmp_path / "yellow_tripdata_2021-01.csv", "t_x", progress=False)

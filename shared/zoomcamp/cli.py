@@ -140,18 +140,18 @@ def stack_env():
 
 @ingest_app.command("postgres")
 def ingest_postgres(
-    file: Annotated[Path, typer.Argument(help="a TLC CSV(.gz) file, e.g. yellow_tripdata_2021-01.csv.gz")],
+    file: Annotated[Path, typer.Argument(help="a TLC file, e.g. yellow_tripdata_2021-01.csv.gz or .parquet")],
     table: Annotated[str, typer.Option("--table", help="target table")],
     append: Annotated[
         bool, typer.Option("--append/--replace", help="add rows, or replace the table (default)")
     ] = False,
     kind: Annotated[str | None, typer.Option(help="file kind if the name does not tell (yellow, zones, ...)")] = None,
 ):
-    """Load a TLC CSV file into the local PostgreSQL (COPY, in chunks, typed by the TLC schema)."""
-    from .ingest import csv_to_postgres
+    """Load a TLC CSV, CSV.gz or parquet file into the local PostgreSQL (streamed COPY, typed, malformed rows
+    quarantined, re-runs safe)."""
+    from .ingest import to_postgres
 
-    rows = csv_to_postgres(file, table, kind=kind, mode="append" if append else "replace")
-    out.print(f"{rows:,} rows loaded into {table}")
+    out.print(str(to_postgres(file, table, kind=kind, mode="append" if append else "replace")))
 
 
 # --- doctor / settings ----------------------------------------------------------------------------

@@ -1,81 +1,253 @@
-"""Load TLC files into PostgreSQL: typed by the TLC schema, streamed in chunks, with COPY.
+"""Load TLC files (CSV, CSV.gz, parquet) into PostgreSQL: streamed, typed, quarantined, idempotent.
 
-``replace`` loads into a staging table and swaps it in at the end, in one transaction: a failed
-load leaves the previous table as it was. ``append`` adds rows to the existing table (created if
-missing). Week 1 builds its ``zoomcamp ingest postgres`` command on this module.
+- Streaming: the file is read in blocks with Arrow (memory stays bounded whatever the file size) and
+  each block goes to PostgreSQL with ``COPY`` — no row-by-row INSERTs, no pandas ``to_sql``.
+- Types come from the TLC schema table: the target table is created from it, and every CSV value is
+  checked against its column's type before it is sent.
+- Malformed rows (wrong number of fields, a value that is not of its column's type, an impossible
+  date) go to ``<table>_quarantine`` with their line number, the reason and the raw line; the load goes
+  on and reports how many. A header that does not fit the schema is refused before anything is written.
+- One transaction per load: ``replace`` fills a staging table and swaps it in at the end, so a failed
+  load leaves the table as it was. ``append`` adds rows, and skips a file this table already holds
+  (each load is recorded in ``zoomcamp_loads`` with the file's SHA-256).
+
+CSV lines are split on commas; the TLC's files never quote a comma, so a quoted comma counts as a wrong
+number of fields (and is quarantined, not silently misread).
 """
 
 from __future__ import annotations
 
 import io
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 from psycopg2 import sql
+from psycopg2.extras import execute_values
 
-from .datasets.reading import header_names, kind_of, read_csv
-from .datasets.schemas import columns, postgres_ddl
+from .datasets.files import sha256
+from .datasets.reading import BadFile, header_names, kind_of
+from .datasets.schemas import arrow_schema, columns, postgres_ddl
 from .errors import CourseError
 from .settings import Settings, get_settings
 from .stack.postgres import Postgres
 
 MODES = ("replace", "append")
+LOADS_TABLE = "zoomcamp_loads"
+BLOCK_BYTES = 8 << 20  # CSV text per block; with Arrow's overhead a block stays well under 100 MB
+PARQUET_BATCH_ROWS = 200_000
+
+# What a valid CSV value of each type looks like (empty means missing, and is always valid).
+_PATTERNS = {
+    "int64": r"^[-+]?\d+$",
+    "float64": r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$",
+}
+_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 class IngestError(CourseError, ValueError):
     pass
 
 
-def csv_to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: str = "replace",
-                    chunk_rows: int = 100_000, progress: bool = True,
-                    settings: Settings | None = None) -> int:
-    """Load a TLC CSV(.gz) into ``table``; returns the number of rows loaded."""
+@dataclass
+class LoadResult:
+    table: str
+    rows: int
+    quarantined: int = 0
+    skipped: bool = False  # append of a file this table already holds
+    seconds: float = 0.0
+    megabytes: float = 0.0
+
+    def __str__(self) -> str:
+        if self.skipped:
+            return f"{self.table} already holds this file: nothing loaded (use --replace to load it again)"
+        text = f"{self.rows:,} rows loaded into {self.table}"
+        if self.quarantined:
+            text += f"; {self.quarantined:,} malformed rows set aside in {self.table}_quarantine"
+        return text + f" ({self.seconds:.1f} s)"
+
+
+@dataclass
+class _Block:
+    table: pa.Table  # the good rows, as text (CSV) or typed (parquet)
+    bad: list[tuple[int, str, str]]  # (line, reason, raw line)
+    position: int  # bytes of the file read so far
+
+
+def _csv_blocks(path: Path, kind: str, names: list[str]) -> Iterator[_Block]:
+    """Each block of lines split into the schema's columns, with the malformed lines picked out."""
+    types = {c.name: c.type for c in columns(kind, fmt="csv")}
+    raw = pa.OSFile(str(path))
+    stream = pa.CompressedInputStream(raw, "gzip") if path.suffix == ".gz" else raw
+    # One text column per line (a delimiter that never occurs, no quoting): the lines' numbers stay exact.
+    reader = pacsv.open_csv(
+        stream,
+        read_options=pacsv.ReadOptions(column_names=["line"], skip_rows=1, block_size=BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(delimiter="\x01", quote_char=False, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(column_types={"line": pa.string()}, strings_can_be_null=False,
+                                             quoted_strings_can_be_null=False),
+    )
+    next_line = 2  # line 1 is the header
+    for batch in reader:
+        lines = batch.column(0)
+        numbers = pa.array(range(next_line, next_line + len(lines)), pa.int64())
+        next_line += len(lines)
+        blank = pc.equal(lines, "")  # skipped, but counted: line numbers stay right
+        fields = pc.split_pattern(lines, ",")
+        counts = pc.list_value_length(fields)
+        fits = pc.and_(pc.equal(counts, len(names)), pc.invert(blank))
+        bad = [(numbers[i].as_py(), f"expected {len(names)} fields, found {counts[i].as_py()}", lines[i].as_py())
+               for i in pc.indices_nonzero(pc.invert(pc.or_(fits, blank))).to_pylist()]
+        fields, numbers, lines = fields.filter(fits), numbers.filter(fits), lines.filter(fits)
+
+        cols, invalid = {}, pa.array([False] * len(fields))
+        reasons: dict[str, pa.Array] = {}
+        for i, name in enumerate(names):
+            value = pc.list_element(fields, i)
+            if pc.any(pc.starts_with(value, '"')).as_py():
+                value = pc.replace_substring_regex(value, r'^"(.*)"$', r"\1")
+            value = pc.if_else(pc.equal(value, ""), pa.scalar(None, pa.string()), value)
+            kind_of_value = types[name]
+            if kind_of_value in _PATTERNS:
+                wrong = pc.invert(pc.match_substring_regex(value, _PATTERNS[kind_of_value]))
+            elif kind_of_value == "timestamp":
+                parsed = pc.strptime(value, format=_TIMESTAMP_FORMAT, unit="us", error_is_null=True)
+                # Arrow rolls 2021-02-30 over to March: a date that does not print back the same is impossible.
+                printed = pc.strftime(pc.cast(parsed, pa.timestamp("s")), format=_TIMESTAMP_FORMAT)
+                same = pc.equal(printed, value)
+                wrong = pc.and_(pc.is_valid(value), pc.invert(pc.fill_null(same, False)))
+            else:
+                wrong = None
+            if wrong is not None:
+                wrong = pc.fill_null(wrong, False)
+                if pc.any(wrong).as_py():
+                    reasons[name] = wrong
+                    invalid = pc.or_(invalid, wrong)
+            cols[name] = value
+        if reasons:
+            for index in pc.indices_nonzero(invalid).to_pylist():
+                why = "; ".join(f"{name}: not a {types[name]}: {cols[name][index].as_py()!r}"
+                                for name, wrong in reasons.items() if wrong[index].as_py())
+                bad.append((numbers[index].as_py(), why, lines[index].as_py()))
+            keep = pc.invert(invalid)
+            cols = {name: value.filter(keep) for name, value in cols.items()}
+        bad.sort()
+        yield _Block(pa.table(cols), bad, raw.tell())
+
+
+def _parquet_blocks(path: Path, kind: str) -> Iterator[_Block]:
+    """Record batches cast to the schema (the TLC's types vary a little from year to year)."""
+    target = arrow_schema(kind)
+    file = pq.ParquetFile(path)
+    by_lower = {name.lower(): name for name in file.schema_arrow.names}
+    missing = [f.name for f in target if f.name.lower() not in by_lower]
+    if missing:
+        raise BadFile(f"{path.name}: the columns do not match the {kind} schema; missing: {', '.join(missing)}")
+    wanted = [by_lower[f.name.lower()] for f in target]
+    done = 0
+    for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=wanted):
+        table = pa.Table.from_batches([batch]).rename_columns(target.names).cast(target, safe=False)
+        done += table.nbytes
+        yield _Block(table, [], done)
+
+
+def _copy(cur, target: str, table: pa.Table) -> None:
+    buffer = io.BytesIO()
+    # Text is quoted, missing values are bare empty fields: COPY reads those as NULL.
+    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+    buffer.seek(0)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        sql.Identifier(target), sql.SQL(", ").join(map(sql.Identifier, table.column_names)))
+    cur.copy_expert(statement.as_string(cur), buffer)
+
+
+def _ensure_bookkeeping(cur, table: str) -> None:
+    cur.execute(f"""CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (
+        table_name TEXT, file_name TEXT, sha256 TEXT, rows BIGINT, quarantined BIGINT, mode TEXT,
+        loaded_at TIMESTAMPTZ DEFAULT now())""")
+    cur.execute(sql.SQL("""CREATE TABLE IF NOT EXISTS {} (
+        file_name TEXT, line BIGINT, reason TEXT, raw TEXT, loaded_at TIMESTAMPTZ DEFAULT now())""").format(
+        sql.Identifier(f"{table}_quarantine")))
+
+
+def to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: str = "replace",
+                progress: bool = True, settings: Settings | None = None) -> LoadResult:
+    """Load a TLC CSV, CSV.gz or parquet file into ``table`` (see the module's description)."""
     from tqdm.auto import tqdm
 
     path = Path(path)
     if mode not in MODES:
         raise IngestError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if not path.is_file():
+        raise BadFile(f"{path}: no such file")
+    is_parquet = path.suffix == ".parquet"
     kind = kind or kind_of(path)
-    names = [c.name for c in columns(kind, fmt="csv")]
-    header_names(path, kind)  # a wrong file fails here, before the database is touched
-    target = table if mode == "append" else f"{table}__loading"
+    if is_parquet:
+        blocks = _parquet_blocks(path, kind)  # checks the columns when first read, below
+        fmt = "parquet"
+    else:
+        blocks = _csv_blocks(path, kind, header_names(path, kind))  # a wrong header fails here
+        fmt = "csv"
+    digest = sha256(path)
+    started = time.perf_counter()
+    result = LoadResult(table, 0, megabytes=path.stat().st_size / 1e6)
 
     conn = psycopg2.connect(Postgres(settings or get_settings()).url())
-    loaded = 0
     try:
-        with conn, conn.cursor() as cur:  # one transaction: all rows and the swap, or nothing
+        with conn, conn.cursor() as cur:  # one transaction: every row, the swap and the record, or nothing
+            _ensure_bookkeeping(cur, table)
+            if mode == "append":
+                cur.execute(f"SELECT 1 FROM {LOADS_TABLE} WHERE table_name = %s AND sha256 = %s", (table, digest))
+                already = cur.fetchone() is not None
+                cur.execute("SELECT to_regclass(%s)", (f'"{table}"',))
+                if already and cur.fetchone()[0] is not None:
+                    result.skipped = True
+                    return result
+            target = table if mode == "append" else f"{table}__loading"
             if mode == "replace":
                 cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(target)))
-                cur.execute(postgres_ddl(kind, target))
+                cur.execute(postgres_ddl(kind, target, fmt=fmt))
             else:
                 cur.execute("SELECT to_regclass(%s)", (f'"{table}"',))
                 if cur.fetchone()[0] is None:
-                    cur.execute(postgres_ddl(kind, table))
-            copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-                sql.Identifier(target), sql.SQL(", ").join(map(sql.Identifier, names))
-            ).as_string(cur)
-            with tqdm(desc=f"{path.name} -> {table}", unit=" rows", disable=not progress, leave=False) as bar:
-                chunks = read_csv(path, kind, chunksize=chunk_rows)
-                while True:
-                    try:
-                        chunk = next(chunks)
-                    except StopIteration:
-                        break
-                    except ValueError as exc:  # a value that does not fit its column's type
-                        raise IngestError(
-                            f"{path.name}: a value does not fit the {kind} schema after row {loaded:,} ({exc}); "
-                            f"nothing was loaded, {table} is as it was"
-                        ) from None
-                    buffer = io.StringIO()
-                    chunk[names].to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S")
-                    buffer.seek(0)
-                    cur.copy_expert(copy, buffer)
-                    loaded += len(chunk)
-                    bar.update(len(chunk))
+                    cur.execute(postgres_ddl(kind, table, fmt=fmt))
+            quarantine = sql.Identifier(f"{table}_quarantine")
+            if mode == "replace":
+                cur.execute(sql.SQL("DELETE FROM {}").format(quarantine))
+                cur.execute(f"DELETE FROM {LOADS_TABLE} WHERE table_name = %s", (table,))
+            total = path.stat().st_size if not is_parquet else None
+            with tqdm(total=total, desc=f"{path.name} -> {table}", unit="B", unit_scale=True, disable=not progress,
+                      leave=False) as bar:
+                seen = 0
+                for block in blocks:
+                    if block.table.num_rows:
+                        _copy(cur, target, block.table)
+                    if block.bad:
+                        execute_values(cur, sql.SQL("INSERT INTO {} (file_name, line, reason, raw) VALUES %s")
+                                       .format(quarantine).as_string(cur),
+                                       [(path.name, line, why, raw) for line, why, raw in block.bad])
+                    result.rows += block.table.num_rows
+                    result.quarantined += len(block.bad)
+                    bar.update(block.position - seen)
+                    seen = block.position
+                    bar.set_postfix(rows=f"{result.rows:,}")
             if mode == "replace":
                 cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
                 rename = sql.SQL("ALTER TABLE {} RENAME TO {}")
                 cur.execute(rename.format(sql.Identifier(target), sql.Identifier(table)))
+            cur.execute(f"INSERT INTO {LOADS_TABLE} (table_name, file_name, sha256, rows, quarantined, mode) "
+                        "VALUES (%s, %s, %s, %s, %s, %s)",
+                        (table, path.name, digest, result.rows, result.quarantined, mode))
+    except psycopg2.Error as exc:
+        raise IngestError(f"{path.name}: PostgreSQL refused the load ({str(exc).strip().splitlines()[0]}); "
+                          f"nothing was loaded, {table} is as it was") from None
     finally:
         conn.close()
-    return loaded
+    result.seconds = time.perf_counter() - started
+    return result

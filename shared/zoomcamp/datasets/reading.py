@@ -18,7 +18,7 @@ from ..errors import CourseError
 from .files import PAYMENT_TYPES_FILE, ZONES_FILE
 from .schemas import columns, pandas_dtypes, timestamp_columns
 
-_TRIP_FILE = re.compile(r"^(yellow|green|fhvhv|fhv)_tripdata_\d{4}-\d{2}\.csv(\.gz)?$")
+_TRIP_FILE = re.compile(r"^(yellow|green|fhvhv|fhv)_tripdata_\d{4}-\d{2}\.(csv|csv\.gz|parquet)$")
 
 
 class BadFile(CourseError, ValueError):
