@@ -18,6 +18,8 @@ number of fields (and is quarantined, not silently misread).
 from __future__ import annotations
 
 import io
+import queue
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +35,7 @@ from psycopg2.extras import execute_values
 
 from .datasets.files import sha256
 from .datasets.reading import BadFile, header_names, kind_of
-from .datasets.schemas import arrow_schema, columns, postgres_ddl
+from .datasets.schemas import ARROW_TYPES, arrow_schema, columns, postgres_ddl
 from .errors import CourseError
 from .settings import Settings, get_settings
 from .stack.postgres import Postgres
@@ -78,6 +80,24 @@ class _Block:
     table: pa.Table  # the good rows, as text (CSV) or typed (parquet)
     bad: list[tuple[int, str, str]]  # (line, reason, raw line)
     position: int  # bytes of the file read so far
+
+
+def _typed_csv_blocks(path: Path, kind: str, names: list[str]) -> Iterator[_Block]:
+    """The fast path for a clean file: Arrow's own multithreaded CSV parser with the schema's types. The
+    first row that does not fit raises ``pyarrow.ArrowInvalid``, and the caller starts over with
+    :func:`_csv_blocks`, which checks line by line."""
+    types = {c.name: ARROW_TYPES[c.type] for c in columns(kind, fmt="csv")}
+    raw = pa.OSFile(str(path))
+    stream = pa.CompressedInputStream(raw, "gzip") if path.suffix == ".gz" else raw
+    reader = pacsv.open_csv(
+        stream,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: "error"),
+        # Only an empty field is missing: the zone lookup's "NA" and "N/A" are values.
+        convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True),
+    )
+    for batch in reader:
+        yield _Block(pa.Table.from_batches([batch]), [], raw.tell())
 
 
 def _csv_blocks(path: Path, kind: str, names: list[str]) -> Iterator[_Block]:
@@ -157,14 +177,61 @@ def _parquet_blocks(path: Path, kind: str) -> Iterator[_Block]:
         yield _Block(table, [], done)
 
 
-def _copy(cur, target: str, table: pa.Table) -> None:
+def _csv_bytes(table: pa.Table) -> bytes:
+    """The block as CSV for COPY: text quoted, missing values as bare empty fields (COPY reads NULL)."""
+    # Whole seconds print as "2021-01-01 00:15:56", not "...:56.000000": less text for the server to parse.
+    # (A column with fractions of a second keeps them: the safe cast refuses to drop them.)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            try:
+                table = table.set_column(i, field.name, pc.cast(table.column(i), pa.timestamp("s")))
+            except pa.ArrowInvalid:
+                pass
     buffer = io.BytesIO()
-    # Text is quoted, missing values are bare empty fields: COPY reads those as NULL.
     pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
-    buffer.seek(0)
+    return buffer.getvalue()
+
+
+def _copy(cur, target: str, columns_: list[str], data: bytes) -> None:
     statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        sql.Identifier(target), sql.SQL(", ").join(map(sql.Identifier, table.column_names)))
-    cur.copy_expert(statement.as_string(cur), buffer)
+        sql.Identifier(target), sql.SQL(", ").join(map(sql.Identifier, columns_)))
+    cur.copy_expert(statement.as_string(cur), io.BytesIO(data))
+
+
+def _ahead(blocks: Iterator[_Block], depth: int = 2) -> Iterator[tuple[_Block, bytes]]:
+    """Read, check and print the next blocks in a thread while PostgreSQL parses the current one: the
+    two run on two cores. At most ``depth`` blocks wait, so memory stays bounded."""
+    done, stop = object(), threading.Event()
+    waiting: queue.Queue = queue.Queue(depth)
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for block in blocks:
+                if not put((block, _csv_bytes(block.table) if block.table.num_rows else b"")):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(exc)
+
+    worker = threading.Thread(target=work, daemon=True, name="ingest-reader")
+    worker.start()
+    try:
+        while (item := waiting.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()  # the consumer stopped (finished or failed): let the worker go
+        worker.join()
 
 
 def _ensure_bookkeeping(cur, table: str) -> None:
@@ -176,11 +243,31 @@ def _ensure_bookkeeping(cur, table: str) -> None:
         sql.Identifier(f"{table}_quarantine")))
 
 
+def _load_blocks(cur, blocks: Iterator[_Block], target: str, path: Path, result: LoadResult, progress: bool) -> None:
+    """COPY each block into ``target`` and its malformed rows into the quarantine, with a progress bar."""
+    from tqdm.auto import tqdm
+
+    quarantine = sql.Identifier(f"{result.table}_quarantine")
+    total = path.stat().st_size if path.suffix != ".parquet" else None
+    with tqdm(total=total, desc=f"{path.name} -> {result.table}", unit="B", unit_scale=True, disable=not progress,
+              leave=False) as bar:
+        seen = 0
+        for block, data in _ahead(blocks):
+            if data:
+                _copy(cur, target, block.table.column_names, data)
+            if block.bad:
+                insert = sql.SQL("INSERT INTO {} (file_name, line, reason, raw) VALUES %s").format(quarantine)
+                execute_values(cur, insert.as_string(cur), [(path.name, n, why, raw) for n, why, raw in block.bad])
+            result.rows += block.table.num_rows
+            result.quarantined += len(block.bad)
+            bar.update(block.position - seen)
+            seen = block.position
+            bar.set_postfix(rows=f"{result.rows:,}")
+
+
 def to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: str = "replace",
                 progress: bool = True, settings: Settings | None = None) -> LoadResult:
     """Load a TLC CSV, CSV.gz or parquet file into ``table`` (see the module's description)."""
-    from tqdm.auto import tqdm
-
     path = Path(path)
     if mode not in MODES:
         raise IngestError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -188,12 +275,9 @@ def to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: 
         raise BadFile(f"{path}: no such file")
     is_parquet = path.suffix == ".parquet"
     kind = kind or kind_of(path)
-    if is_parquet:
-        blocks = _parquet_blocks(path, kind)  # checks the columns when first read, below
-        fmt = "parquet"
-    else:
-        blocks = _csv_blocks(path, kind, header_names(path, kind))  # a wrong header fails here
-        fmt = "csv"
+    fmt = "parquet" if is_parquet else "csv"
+    if not is_parquet:
+        header_names(path, kind)  # a wrong header fails here, before the database is touched
     digest = sha256(path)
     started = time.perf_counter()
     result = LoadResult(table, 0, megabytes=path.stat().st_size / 1e6)
@@ -221,22 +305,17 @@ def to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: 
             if mode == "replace":
                 cur.execute(sql.SQL("DELETE FROM {}").format(quarantine))
                 cur.execute(f"DELETE FROM {LOADS_TABLE} WHERE table_name = %s", (table,))
-            total = path.stat().st_size if not is_parquet else None
-            with tqdm(total=total, desc=f"{path.name} -> {table}", unit="B", unit_scale=True, disable=not progress,
-                      leave=False) as bar:
-                seen = 0
-                for block in blocks:
-                    if block.table.num_rows:
-                        _copy(cur, target, block.table)
-                    if block.bad:
-                        execute_values(cur, sql.SQL("INSERT INTO {} (file_name, line, reason, raw) VALUES %s")
-                                       .format(quarantine).as_string(cur),
-                                       [(path.name, line, why, raw) for line, why, raw in block.bad])
-                    result.rows += block.table.num_rows
-                    result.quarantined += len(block.bad)
-                    bar.update(block.position - seen)
-                    seen = block.position
-                    bar.set_postfix(rows=f"{result.rows:,}")
+            if is_parquet:
+                _load_blocks(cur, _parquet_blocks(path, kind), target, path, result, progress)
+            else:
+                names = header_names(path, kind)
+                cur.execute("SAVEPOINT clean_read")
+                try:
+                    _load_blocks(cur, _typed_csv_blocks(path, kind, names), target, path, result, progress)
+                except pa.ArrowInvalid:  # a malformed row somewhere: start over, checking line by line
+                    cur.execute("ROLLBACK TO SAVEPOINT clean_read")
+                    result.rows = result.quarantined = 0
+                    _load_blocks(cur, _csv_blocks(path, kind, names), target, path, result, progress)
             if mode == "replace":
                 cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
                 rename = sql.SQL("ALTER TABLE {} RENAME TO {}")
