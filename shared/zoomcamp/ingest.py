@@ -266,8 +266,11 @@ def _load_blocks(cur, blocks: Iterator[_Block], target: str, path: Path, result:
 
 
 def to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: str = "replace",
-                progress: bool = True, settings: Settings | None = None) -> LoadResult:
-    """Load a TLC CSV, CSV.gz or parquet file into ``table`` (see the module's description)."""
+                progress: bool = True, dsn: str | None = None, settings: Settings | None = None) -> LoadResult:
+    """Load a TLC CSV, CSV.gz or parquet file into ``table`` (see the module's description).
+
+    ``dsn`` (``postgresql://user:password@host:port/db``) targets another server, e.g. the compose
+    file's ``pgdatabase``; by default the course's local stack."""
     path = Path(path)
     if mode not in MODES:
         raise IngestError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -282,7 +285,7 @@ def to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: 
     started = time.perf_counter()
     result = LoadResult(table, 0, megabytes=path.stat().st_size / 1e6)
 
-    conn = psycopg2.connect(Postgres(settings or get_settings()).url())
+    conn = psycopg2.connect(dsn or Postgres(settings or get_settings()).url())
     try:
         with conn, conn.cursor() as cur:  # one transaction: every row, the swap and the record, or nothing
             _ensure_bookkeeping(cur, table)
