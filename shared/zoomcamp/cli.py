@@ -151,7 +151,7 @@ def ingest_postgres(
     quarantined, re-runs safe)."""
     from .ingest import to_postgres
 
-    out.print(str(to_postgres(file, table, kind=kind, mode="append" if append else "replace")))
+    print(to_postgres(file, table, kind=kind, mode="append" if append else "replace"))
 
 
 # --- doctor / settings ----------------------------------------------------------------------------
