@@ -16,7 +16,7 @@ from zoomcamp.stack.postgres import Postgres
 
 
 def test_the_session_stack_is_a_real_postgres(settings):
-    (status,) = stack.status()
+    status = stack.get("postgres").status()
     assert status.running and status.details["port"]
     env = stack.env()
     conn = psycopg2.connect(host=env["PGHOST"], port=env["PGPORT"], user=env["PGUSER"],
@@ -44,10 +44,12 @@ def test_a_wrong_password_is_refused(settings):
 
 
 def test_up_when_already_up_changes_nothing():
-    (before,) = stack.status()
-    (again,) = stack.up()
-    assert again.running and "already running" in again.message
-    assert again.details["pid"] == before.details["pid"]
+    before = {s.name: s.details["pid"] for s in stack.status()}
+    again = stack.up()
+    assert [s.name for s in again] == list(stack.SERVICES)
+    for status in again:
+        assert status.running and "already running" in status.message
+        assert status.details["pid"] == before[status.name]
 
 
 def test_db_helpers_query_the_running_server():
@@ -70,7 +72,7 @@ def test_a_configured_port_in_use_is_a_clear_error_and_creates_nothing(settings,
 
 def test_an_unconfigured_port_moves_to_a_free_one(settings, scratch_home):
     # The session's server holds its port; a second stack (another home) must pick another.
-    taken = stack.status()[0].details["port"]
+    taken = stack.get("postgres").status().details["port"]
     second = Postgres(settings.replace(home=scratch_home))
     second.write_state(port=taken)  # as if it had run there before
     try:

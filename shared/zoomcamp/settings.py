@@ -69,6 +69,9 @@ class Settings:
     backup_base_url: str = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download"
     download_timeout: float = 30.0
 
+    # The local GCS emulator (week 2 on). None = 4443 if free, else any free port.
+    gcs_port: int | None = None
+
     # Real GCP, used when backend = "gcp".
     gcp_project: str | None = None
     gcp_region: str = "europe-west1"
@@ -82,8 +85,10 @@ class Settings:
             raise SettingsError(
                 f"data_source must be one of {', '.join(DATA_SOURCES)}, not {self.data_source!r}"
             )
-        if self.postgres_port is not None and not 0 < self.postgres_port < 65536:
-            raise SettingsError(f"postgres_port must be between 1 and 65535, not {self.postgres_port}")
+        for name in ("postgres_port", "gcs_port"):
+            port = getattr(self, name)
+            if port is not None and not 0 < port < 65536:
+                raise SettingsError(f"{name} must be between 1 and 65535, not {port}")
         if self.sample_rows < 1:
             raise SettingsError(f"sample_rows must be at least 1, not {self.sample_rows}")
         if self.backend == "gcp" and not (self.gcp_project and self.gcs_bucket):

@@ -5,18 +5,20 @@
 >>> stack.env()           # {"PGHOST": "127.0.0.1", "PGPORT": "5432", ...}
 >>> stack.down()
 
-Later weeks add their services to ``SERVICES`` (Kafka broker, GCS emulator, BigQuery stand-in).
+Later weeks add their services to ``SERVICES`` (Kafka broker, BigQuery stand-in).
 """
 
 from __future__ import annotations
 
 from ..settings import Settings, get_settings
 from .base import Service, ServiceStatus, StackError, free_port, port_is_free
+from .gcs import Gcs
 from .postgres import Postgres
 
 # Started in this order, stopped in reverse.
 SERVICES: dict[str, type[Service]] = {
     "postgres": Postgres,
+    "gcs": Gcs,
 }
 
 __all__ = ["SERVICES", "Service", "ServiceStatus", "StackError", "down", "env", "free_port", "get",
