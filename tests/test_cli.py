@@ -92,7 +92,7 @@ def test_a_broken_setting_is_one_clear_line(tmp_path):
 def test_doctor_passes_on_this_machine():
     result = run("doctor")
     assert result.returncode == 0, result.stdout
-    assert "PostgreSQL binaries" in result.stdout and "Java" in result.stdout
+    assert "PostgreSQL binaries" in result.stdout and "Java" in result.stdout and "GCS emulator" in result.stdout
 
 
 def test_doctor_fails_without_postgresql(tmp_path):

@@ -59,6 +59,13 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
     except StackError as exc:
         checks.append(Check("PostgreSQL binaries", False, "not found", str(exc)))
 
+    try:
+        from .stack.gcs import binary
+
+        checks.append(Check("GCS emulator (week 2)", True, binary().name, required=False))
+    except StackError as exc:
+        checks.append(Check("GCS emulator (week 2)", False, "not found", str(exc), required=False))
+
     settings.home.mkdir(parents=True, exist_ok=True)
     free_gb = shutil.disk_usage(settings.home).free / 1e9
     checks.append(Check("Free disk", free_gb >= MIN_FREE_GB, f"{free_gb:,.1f} GB free in {settings.home}",
