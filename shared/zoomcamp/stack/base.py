@@ -63,6 +63,14 @@ class Service:
         return self.settings.stack_path / self.name
 
     @property
+    def data_dir(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.folder / "server.log"
+
+    @property
     def state_file(self) -> Path:
         return self.settings.stack_path / f"{self.name}.json"
 

@@ -52,14 +52,6 @@ class Gcs(Service):
     name = "gcs"
     default_port = 4443
 
-    @property
-    def data_dir(self) -> Path:
-        return self.folder / "data"
-
-    @property
-    def log_file(self) -> Path:
-        return self.folder / "server.log"
-
     def status(self) -> ServiceStatus:
         state = self.read_state()
         port, pid = state.get("port"), state.get("pid")

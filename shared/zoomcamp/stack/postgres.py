@@ -70,14 +70,6 @@ class Postgres(Service):
         return Path("/var/tmp") / f"zoomcamp-postgres-{digest}"
 
     @property
-    def data_dir(self) -> Path:
-        return self.folder / "data"
-
-    @property
-    def log_file(self) -> Path:
-        return self.folder / "server.log"
-
-    @property
     def socket_dir(self) -> Path:
         return self.folder / "run"
 
