@@ -279,8 +279,7 @@ def to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: 
     is_parquet = path.suffix == ".parquet"
     kind = kind or kind_of(path)
     fmt = "parquet" if is_parquet else "csv"
-    if not is_parquet:
-        header_names(path, kind)  # a wrong header fails here, before the database is touched
+    names = None if is_parquet else header_names(path, kind)  # a wrong header fails here, before any write
     digest = sha256(path)
     started = time.perf_counter()
     result = LoadResult(table, 0, megabytes=path.stat().st_size / 1e6)
@@ -311,7 +310,6 @@ def to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: 
             if is_parquet:
                 _load_blocks(cur, _parquet_blocks(path, kind), target, path, result, progress)
             else:
-                names = header_names(path, kind)
                 cur.execute("SAVEPOINT clean_read")
                 try:
                     _load_blocks(cur, _typed_csv_blocks(path, kind, names), target, path, result, progress)
