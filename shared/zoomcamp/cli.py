@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import datasets, stack
@@ -25,6 +26,9 @@ ingest_app = typer.Typer(help="Load data into the course's databases.", no_args_
 app.add_typer(data_app, name="data")
 app.add_typer(stack_app, name="stack")
 app.add_typer(ingest_app, name="ingest")
+lake_app = typer.Typer(help="The data lake: partitioned parquet in GCS (the local emulator by default).",
+                       no_args_is_help=True)
+app.add_typer(lake_app, name="lake")
 
 out = Console()
 err = Console(stderr=True)
@@ -152,6 +156,79 @@ def ingest_postgres(
     from .ingest import to_postgres
 
     print(to_postgres(file, table, kind=kind, mode="append" if append else "replace"))
+
+
+# --- lake -----------------------------------------------------------------------------------------
+
+@lake_app.command("ingest")
+def lake_ingest(
+    taxi_type: Annotated[str, typer.Argument(metavar="TYPE", help="yellow, green, fhv or fhvhv")],
+    months: Annotated[list[str], typer.Argument(metavar="YEAR-MONTH...", help="e.g. 2021-01 or 2021-01..2021-03")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="source when downloading: csv.gz (DataTalksClub backup) or parquet")
+    ] = "csv.gz",
+):
+    """Download (or sample) months, convert them to typed parquet and publish them as hive partitions
+    (re-running a month replaces exactly that month)."""
+    from .lake import Lake
+
+    parsed = parse_months(months)
+    datasets.columns(taxi_type)
+    lake = Lake()
+    for result in lake.ingest(taxi_type, parsed, fmt=fmt):
+        out.print(str(result), highlight=False, soft_wrap=True)
+
+
+@lake_app.command("check")
+def lake_check(
+    types: Annotated[list[str] | None, typer.Option("--type", "-t", help="types to check (default: all)")] = None,
+    months: Annotated[
+        list[str] | None, typer.Option("--months", "-m", help="months expected (default: first to last found)")
+    ] = None,
+):
+    """List which type/months are present, missing or damaged; exit code 1 when any is not present."""
+    from .lake import Lake
+
+    lake = Lake()
+    states = lake.check(types or None, parse_months(months) if months else None)
+    table = Table("type", "month", "state", "rows", "detail", title=f"lake {lake.url}")
+    colours = {"present": "green", "missing": "yellow", "damaged": "red"}
+    for s in states:
+        table.add_row(s.kind, s.month, f"[{colours[s.state]}]{s.state}", "" if s.rows is None else f"{s.rows:,}",
+                      s.detail)
+    out.print(table)
+    if not states:
+        out.print("the lake is empty: `zoomcamp lake ingest yellow 2021-01` writes a month")
+    if leftovers := lake.leftovers():
+        out.print(f"{len(leftovers)} unfinished upload(s) in _incoming/ (invisible to readers; "
+                  "the next ingest of that month removes them)")
+    if not states or any(s.state != "present" for s in states):
+        raise typer.Exit(1)
+
+
+@lake_app.command("crawl")
+def lake_crawl(
+    register: Annotated[bool, typer.Option(help="also record each dataset in the lake's _catalog/")] = False,
+):
+    """Infer and print each dataset's schema and partitions (what a Glue crawler does)."""
+    from .lake import Lake
+
+    lake = Lake()
+    found = lake.crawl()
+    if not found:
+        out.print(f"the lake {lake.url} has no datasets yet")
+    for info in found:
+        schema = Table("column", "type", title=f"{info.name}: {info.rows:,} rows in {len(info.partitions)} partitions")
+        for f in info.schema:
+            schema.add_row(f.name, escape(str(f.type)))  # timestamp[us] is not markup
+        out.print(schema)
+        parts = Table("partition", "files", "rows", "MB")
+        for p in info.partitions:
+            parts.add_row(p["partition"], str(p["files"]), f"{p['rows']:,}", f"{p['bytes'] / 1e6:,.2f}")
+        out.print(parts)
+        if register:
+            lake.register(info.name)
+            out.print(f"registered {info.name} in {lake.uri('_catalog', info.name + '.json')}")
 
 
 # --- doctor / settings ----------------------------------------------------------------------------

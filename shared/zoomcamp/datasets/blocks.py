@@ -133,3 +133,89 @@ def parquet_blocks(path: Path, kind: str) -> Iterator[Block]:
         table = pa.Table.from_batches([batch]).rename_columns(target.names).cast(target, safe=False)
         done += table.nbytes
         yield Block(table, [], done)
+
+
+# --- CSV(.gz) or parquet -> one parquet file with the full schema ------------------------------------------
+
+ROW_GROUP_ROWS = 250_000  # rows per parquet row group: big enough for fast scans, small enough for bounded memory
+
+
+@dataclass
+class Converted:
+    rows: int
+    bad_rows: int  # malformed CSV lines set aside (see ``to_parquet``'s ``bad_rows_to``)
+    source_bytes: int
+
+
+def typed_table(table: pa.Table, kind: str) -> pa.Table:
+    """A block (typed, or text from :func:`checked_csv_blocks`) as the schema's full table: every column in the
+    schema's order and type, the parquet-only ones (yellow's ``airport_fee`` in a CSV) as nulls."""
+    columns_ = []
+    for field in arrow_schema(kind):
+        if field.name not in table.column_names:
+            columns_.append(pa.nulls(table.num_rows, field.type))
+            continue
+        column = table.column(field.name)
+        if column.type != field.type:
+            if pa.types.is_timestamp(field.type) and pa.types.is_string(column.type):
+                column = pc.strptime(column, format=TIMESTAMP_FORMAT, unit="us")
+            column = column.cast(field.type)
+        columns_.append(column)
+    return pa.Table.from_arrays(columns_, schema=arrow_schema(kind))
+
+
+def to_parquet(source: Path, target: Path, kind: str, *, names: list[str] | None = None,
+               bad_rows_to: Path | None = None, progress: bool = False) -> Converted:
+    """Stream ``source`` (a TLC CSV, CSV.gz or parquet) into the parquet file ``target`` with the schema's types.
+
+    Memory stays bounded: blocks are read, typed and written one row group at a time. A clean CSV takes Arrow's
+    fast path; on the first malformed row the file is read again line by line and the malformed lines are written
+    to ``bad_rows_to`` (CSV: line, reason, raw) — or, without it, refused with :class:`BadFile`. ``target`` is
+    written in place: callers that publish it write to a temporary name first."""
+    from tqdm.auto import tqdm
+
+    from .reading import header_names
+
+    is_parquet = source.suffix == ".parquet"
+    if not is_parquet and names is None:
+        names = header_names(source, kind)  # a wrong header fails here, before anything is written
+
+    def attempt(blocks: Iterator[Block]) -> Converted:
+        rows, bad, pending = 0, [], []
+        total = source.stat().st_size if not is_parquet else None
+        with pq.ParquetWriter(target, arrow_schema(kind)) as writer, tqdm(
+                total=total, desc=f"{source.name} -> parquet", unit="B", unit_scale=True, disable=not progress,
+                leave=False) as bar:
+            seen = 0
+            for block in blocks:
+                if block.bad and bad_rows_to is None:
+                    line, reason, _ = block.bad[0]
+                    raise BadFile(f"{source.name}: line {line}: {reason} ({len(block.bad)} malformed lines in "
+                                  "this block); nothing was written")
+                bad.extend(block.bad)
+                pending.append(typed_table(block.table, kind))
+                rows += block.table.num_rows
+                if sum(t.num_rows for t in pending) >= ROW_GROUP_ROWS:
+                    writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
+                    pending = []
+                if total:
+                    bar.update(block.position - seen)
+                    seen = block.position
+            if pending:
+                writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
+        if bad_rows_to is not None and bad:
+            bad_table = pa.table({"line": [b[0] for b in bad], "reason": [b[1] for b in bad],
+                                  "raw": [b[2] for b in bad]})
+            pacsv.write_csv(bad_table, bad_rows_to)
+        return Converted(rows, len(bad), source.stat().st_size)
+
+    try:
+        if is_parquet:
+            return attempt(parquet_blocks(source, kind))
+        try:
+            return attempt(typed_csv_blocks(source, kind, names))
+        except pa.ArrowInvalid:  # a malformed row somewhere: start over, checking line by line
+            return attempt(checked_csv_blocks(source, kind, names))
+    except BaseException:
+        target.unlink(missing_ok=True)  # no half-written file left behind
+        raise
