@@ -29,6 +29,9 @@ app.add_typer(ingest_app, name="ingest")
 lake_app = typer.Typer(help="The data lake: partitioned parquet in GCS (the local emulator by default).",
                        no_args_is_help=True)
 app.add_typer(lake_app, name="lake")
+airflow_app = typer.Typer(help="Airflow on this machine with the course's DAGs (week_*/airflow/dags).",
+                          no_args_is_help=True)
+app.add_typer(airflow_app, name="airflow")
 
 out = Console()
 err = Console(stderr=True)
@@ -229,6 +232,49 @@ def lake_crawl(
         if register:
             lake.register(info.name)
             out.print(f"registered {info.name} in {lake.uri('_catalog', info.name + '.json')}")
+
+
+# --- airflow --------------------------------------------------------------------------------------
+
+@airflow_app.command("test")
+def airflow_test(
+    dag_id: Annotated[str, typer.Argument(help="e.g. lake_ingest")],
+    dates: Annotated[
+        list[str] | None, typer.Option("--date", "-d", help="logical date YYYY-MM-DD (repeatable)")
+    ] = None,
+    months: Annotated[
+        list[str] | None, typer.Option("--months", "-m", help="a backfill: one run per month, e.g. 2021-01..2021-03")
+    ] = None,
+):
+    """Run a DAG with dag.test() for each logical date (a local backfill); exit code 1 if a run fails."""
+    from datetime import date
+
+    from .orchestration import run_dag
+
+    logical = []
+    for text in dates or []:
+        try:
+            logical.append(date.fromisoformat(text).isoformat())
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not a date like 2021-01-01", param_hint="--date") from None
+    logical += [f"{m}-01" for m in parse_months(months or [])]
+    if not logical:
+        raise typer.BadParameter("give --date YYYY-MM-DD or --months YYYY-MM[..YYYY-MM]", param_hint="--date")
+    for run in run_dag(dag_id, logical):
+        out.print(f"{run.dag_id} {run.logical_date}: [green]{run.state}[/green] ({len(run.tasks)} tasks)")
+
+
+@airflow_app.command("standalone")
+def airflow_standalone(port: Annotated[int, typer.Option(help="the UI's port on 127.0.0.1")] = 8080):
+    """Start Airflow's scheduler, API server and UI on 127.0.0.1 (Ctrl-C stops it)."""
+    from .orchestration import standalone
+    from .stack import port_is_free
+
+    if port in (8793, 8794):
+        raise typer.BadParameter("Airflow's own log servers use 8793 and 8794; choose another", param_hint="--port")
+    if not port_is_free(port):
+        raise typer.BadParameter(f"port {port} is in use; choose another with --port", param_hint="--port")
+    raise typer.Exit(standalone(port))
 
 
 # --- doctor / settings ----------------------------------------------------------------------------
