@@ -142,7 +142,7 @@ class Lake:
 
         folder = Path(self.url.removeprefix("file://")).expanduser().resolve()
         folder.mkdir(parents=True, exist_ok=True)
-        return fsspec.filesystem("file"), str(folder)
+        return fsspec.filesystem("file", auto_mkdir=True), str(folder)
 
     @property
     def protocol(self) -> str:

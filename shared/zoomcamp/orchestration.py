@@ -37,25 +37,28 @@ class DagRun:
     tasks: dict[str, str]  # task id -> final state
 
 
-def dag_folders() -> list[Path]:
-    return sorted(project_root().glob("week_*/airflow/dags"))
+def dag_folders(extra: Path | None = None) -> list[Path]:
+    """Every week's DAG folder (and ``extra``, e.g. a student's own folder)."""
+    return sorted(project_root().glob("week_*/airflow/dags")) + ([Path(extra).resolve()] if extra else [])
 
 
-def find_dag(dag_id: str) -> Path:
-    """The file of ``dag_id`` (``week_*/airflow/dags/<dag_id>.py``)."""
-    for folder in dag_folders():
+def find_dag(dag_id: str, extra: Path | None = None) -> Path:
+    """The file of ``dag_id`` (``week_*/airflow/dags/<dag_id>.py``, or ``<extra>/<dag_id>.py``)."""
+    for folder in dag_folders(extra):
         if (folder / f"{dag_id}.py").is_file():
             return folder / f"{dag_id}.py"
     known = sorted(p.stem for folder in dag_folders() for p in folder.glob("*.py") if not p.stem.startswith("_"))
     raise DagRunFailed(f"no DAG {dag_id!r}: the course's DAGs are {', '.join(known) or 'none yet'}")
 
 
-def environment(settings: Settings | None = None, *, port: int | None = None) -> dict[str, str]:
+def environment(settings: Settings | None = None, *, port: int | None = None,
+                extra: Path | None = None) -> dict[str, str]:
     """The environment Airflow runs with (on top of this process's, which carries the ZOOMCAMP_* settings)."""
     settings = settings or get_settings()
     home = settings.home / "airflow"
-    bundles = [{"name": folder.parents[1].name, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                "kwargs": {"path": str(folder), "refresh_interval": 30}} for folder in dag_folders()]
+    bundles = [{"name": folder.parents[1].name if folder.name == "dags" else folder.name,
+                "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                "kwargs": {"path": str(folder), "refresh_interval": 30}} for folder in dag_folders(extra)]
     env = {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -73,25 +76,27 @@ def environment(settings: Settings | None = None, *, port: int | None = None) ->
     return env
 
 
-def run_dag(dag_id: str, logical_dates: list[str], *, settings: Settings | None = None,
+def run_dag(dag_id: str, logical_dates: list[str], *, settings: Settings | None = None, folder: Path | None = None,
             timeout: float = 900) -> list[DagRun]:
     """Run ``dag_id`` once per logical date with ``dag.test()`` (all tasks in one process, in order, with the real
     operators) — how a DAG is tested and how a backfill is done on a laptop. Raises :class:`DagRunFailed` when a
     run does not succeed."""
     settings = settings or get_settings()
-    find_dag(dag_id)
+    find_dag(dag_id, folder)
     logs = settings.home / "airflow" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_file = logs / f"test-{dag_id}.log"
     with open(log_file, "w") as log:
         process = subprocess.run([sys.executable, "-m", "zoomcamp.orchestration", dag_id, *logical_dates],
-                                 env={**os.environ, **environment(settings)}, stdout=subprocess.PIPE, stderr=log,
+                                 env={**os.environ, **environment(settings, extra=folder),
+                                      "ZOOMCAMP_DAG_FOLDER": str(folder or "")}, stdout=log, stderr=subprocess.STDOUT,
                                  text=True, timeout=timeout, cwd=project_root())
-    runs = [DagRun(**json.loads(line[len(RESULT_PREFIX):])) for line in process.stdout.splitlines()
+    output = log_file.read_text(errors="replace")
+    runs = [DagRun(**json.loads(line[len(RESULT_PREFIX):])) for line in output.splitlines()
             if line.startswith(RESULT_PREFIX)]
     failed = [r for r in runs if r.state != "success"]
     if process.returncode != 0 or failed or len(runs) != len(logical_dates):
-        tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-25:])
+        tail = "\n".join(output.splitlines()[-25:])
         which = "; ".join(f"{r.logical_date}: {', '.join(t for t, s in r.tasks.items() if s != 'success')}"
                           for r in failed)
         raise DagRunFailed(f"{dag_id} did not succeed ({which or f'exit code {process.returncode}'}); "
@@ -122,7 +127,7 @@ def _child(dag_id: str, logical_dates: list[str]) -> int:
         db.initdb()  # creates, or migrates after an Airflow upgrade
         stamp.write_text(__version__)
     logging.getLogger("airflow").setLevel(logging.WARNING)
-    path = find_dag(dag_id)
+    path = find_dag(dag_id, os.environ.get("ZOOMCAMP_DAG_FOLDER") or None)
     bag = DagBag(str(path.parent))
     if bag.import_errors:
         for file, error in bag.import_errors.items():
