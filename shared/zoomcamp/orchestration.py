@@ -104,6 +104,52 @@ def run_dag(dag_id: str, logical_dates: list[str], *, settings: Settings | None 
     return runs
 
 
+def describe_dag(dag_id: str, *, settings: Settings | None = None) -> dict:
+    """A DAG's shape as Airflow parsed it: schedule, tags, and each task's operator, retries and downstream tasks."""
+    settings = settings or get_settings()
+    find_dag(dag_id)
+    process = subprocess.run([sys.executable, "-m", "zoomcamp.orchestration", "--describe", dag_id],
+                             env={**os.environ, **environment(settings)}, capture_output=True, text=True,
+                             cwd=project_root())
+    lines = [line for line in process.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if process.returncode != 0 or not lines:
+        raise DagRunFailed(f"could not parse {dag_id}: {process.stderr.strip()[-1500:]}")
+    return json.loads(lines[-1][len(RESULT_PREFIX):])
+
+
+def plot_dag(shape: dict, ax=None):
+    """Draw a DAG from :func:`describe_dag` left to right: each task in the column of its longest path from a root."""
+    import matplotlib.pyplot as plt
+
+    tasks = shape["tasks"]
+    upstream = {t: [u for u, info in tasks.items() if t in info["downstream"]] for t in tasks}
+    depth: dict[str, int] = {}
+
+    def level(task: str) -> int:
+        if task not in depth:
+            depth[task] = 1 + max((level(u) for u in upstream[task]), default=-1)
+        return depth[task]
+
+    columns: dict[int, list[str]] = {}
+    for task in tasks:
+        columns.setdefault(level(task), []).append(task)
+    where = {t: (x, -y) for x, names in columns.items() for y, t in enumerate(names)}
+    if ax is None:
+        _, ax = plt.subplots(figsize=(2.6 * len(columns), 0.9 * max(map(len, columns.values())) + 0.6))
+    for task, info in tasks.items():
+        for child in info["downstream"]:
+            ax.annotate("", xy=where[child], xytext=where[task],
+                        arrowprops={"arrowstyle": "->", "color": "grey", "shrinkA": 38, "shrinkB": 38})
+    for task, (x, y) in where.items():
+        ax.text(x, y, task, ha="center", va="center", fontsize=9,
+                bbox={"boxstyle": "round", "facecolor": "#e8f0fe", "edgecolor": "#4a6fa5"})
+    ax.set_xlim(-0.6, len(columns) - 0.4)
+    ax.set_ylim(-max(map(len, columns.values())) + 0.4, 0.6)
+    ax.set_title(f"{shape['dag_id']} ({shape['schedule']})")
+    ax.axis("off")
+    return ax
+
+
 def standalone(port: int = 8080, settings: Settings | None = None) -> int:
     """``airflow standalone`` (scheduler, API server and UI) on 127.0.0.1:``port`` with the course's DAGs; returns
     its exit code when stopped with Ctrl-C. The admin password is printed by Airflow on first start."""
@@ -111,6 +157,19 @@ def standalone(port: int = 8080, settings: Settings | None = None) -> int:
     bin_dir = str(Path(sys.executable).parent)  # standalone starts its parts as `airflow ...` from PATH
     env = {**os.environ, **environment(settings, port=port), "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
     return subprocess.call([str(Path(bin_dir) / "airflow"), "standalone"], env=env)
+
+
+def _describe(dag_id: str) -> int:
+    from airflow.dag_processing.dagbag import DagBag
+
+    path = find_dag(dag_id)
+    dag = DagBag(str(path.parent)).get_dag(dag_id)
+    shape = {"dag_id": dag.dag_id, "schedule": str(dag.schedule), "tags": sorted(dag.tags),
+             "catchup": dag.catchup, "start_date": str(dag.start_date),
+             "tasks": {t.task_id: {"operator": type(t).__name__, "retries": t.retries,
+                                   "downstream": sorted(t.downstream_task_ids)} for t in dag.tasks}}
+    print(RESULT_PREFIX + json.dumps(shape))
+    return 0
 
 
 def _child(dag_id: str, logical_dates: list[str]) -> int:
@@ -143,4 +202,4 @@ def _child(dag_id: str, logical_dates: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1], sys.argv[2:]))
+    sys.exit(_describe(sys.argv[2]) if sys.argv[1] == "--describe" else _child(sys.argv[1], sys.argv[2:]))
