@@ -104,10 +104,13 @@ def test_malformed_csv_lines_are_kept_in_quarantine_not_dropped(lake, tmp_path):
     assert quarantine["line"].tolist() == [4, 8] and "expected 20 fields" in quarantine["reason"][1]
 
 
-def test_a_local_folder_lake_and_duckdb(settings, tmp_path):
+def test_a_local_folder_lake_with_raw_files_and_duckdb(settings, tmp_path):
     lake = Lake(settings, url=str(tmp_path / "lake"))
-    lake.ingest("yellow", ["2021-01", "2021-02"], progress=False)
+    lake.ingest("yellow", ["2021-01", "2021-02"], keep_raw=True, progress=False)
     assert (tmp_path / "lake/yellow/year=2021/month=02/yellow_tripdata_2021-02.parquet").is_file()
+    raw = tmp_path / "lake/raw/yellow/yellow_tripdata_2021-01.csv.gz"
+    assert raw.read_bytes() == datasets.trip_file("yellow", "2021-01").read_bytes()
+    assert lake.datasets() == ["yellow"]  # raw/ is not a dataset
     counts = lake.duckdb().sql(f"SELECT month, count(*) FROM {lake.read_parquet_sql('yellow')} GROUP BY 1 "
                                "ORDER BY 1").fetchall()
     expected = len(datasets.read_csv(datasets.trip_file("yellow", "2021-01")))

@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import hcl2
 import pytest
 import yaml
+from terraform_files import tf_blocks, unquote
 
 from zoomcamp import datasets, db, stack
 from zoomcamp.settings import Settings
@@ -21,25 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 WEEK = ROOT / "week_1_basics"
 DOCKER = WEEK / "docker"
 TERRAFORM = WEEK / "terraform"
-
-
-def unquote(value):
-    return value.strip('"') if isinstance(value, str) else value
-
-
-def tf_blocks(folder: Path, kind: str) -> dict[str, dict]:
-    """``{"type.name": body}`` of every resource (or ``{name: body}`` of every variable) in a folder."""
-    found = {}
-    for path in sorted(folder.glob("*.tf")):
-        with open(path) as f:
-            for block in hcl2.load(f).get(kind, []):
-                for first, body in block.items():
-                    if kind == "resource":
-                        for name, inner in body.items():
-                            found[f"{unquote(first)}.{unquote(name)}"] = inner
-                    else:
-                        found[unquote(first)] = body
-    return found
 
 
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed on this machine")

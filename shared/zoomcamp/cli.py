@@ -170,6 +170,7 @@ def lake_ingest(
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="source when downloading: csv.gz (DataTalksClub backup) or parquet")
     ] = "csv.gz",
+    keep_raw: Annotated[bool, typer.Option(help="also upload the source files as they are, to raw/<type>/")] = False,
 ):
     """Download (or sample) months, convert them to typed parquet and publish them as hive partitions
     (re-running a month replaces exactly that month)."""
@@ -178,7 +179,7 @@ def lake_ingest(
     parsed = parse_months(months)
     datasets.columns(taxi_type)
     lake = Lake()
-    for result in lake.ingest(taxi_type, parsed, fmt=fmt):
+    for result in lake.ingest(taxi_type, parsed, fmt=fmt, keep_raw=keep_raw):
         out.print(str(result), highlight=False, soft_wrap=True)
 
 

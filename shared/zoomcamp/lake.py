@@ -7,10 +7,10 @@
 >>> lake.crawl()                           # each dataset's schema and partitions (a Glue-crawler equivalent)
 
 Layout: ``{type}/year=YYYY/month=MM/{type}_tripdata_YYYY-MM.parquet``, one file per month, with the course's full
-schema whatever the source (CSV backup or TLC parquet). Names starting with ``_`` are the lake's own bookkeeping
-and are skipped by pyarrow, Spark and DuckDB globs alike: ``_manifests/`` (rows written per month, to detect
-damage), ``_incoming/`` (uploads in flight), ``_quarantine/`` (malformed CSV lines, never dropped silently),
-``_catalog/`` (what :meth:`Lake.register` recorded).
+schema whatever the source (CSV backup or TLC parquet). ``raw/{type}/`` holds the source files as downloaded, when
+kept. Names starting with ``_`` are the lake's own bookkeeping, skipped by pyarrow, Spark and DuckDB globs alike:
+``_manifests/`` (rows written per month, to detect damage), ``_incoming/`` (uploads in flight), ``_quarantine/``
+(malformed CSV lines, never dropped silently), ``_catalog/`` (what :meth:`Lake.register` recorded).
 
 Publishing a month is safe to repeat and to interrupt: the parquet file is uploaded under a temporary name, then
 copied to its final name (one atomic object write: readers see the old month or the new one, never half a file),
@@ -44,6 +44,7 @@ from .settings import Settings, get_settings
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 DEFAULT_BUCKET = "zoomcamp-lake"
+RAW = "raw"  # raw/<type>/<source file>: the files as downloaded, when kept (ingest(keep_raw=True))
 
 
 class LakeError(CourseError, RuntimeError):
@@ -220,13 +221,17 @@ class Lake:
         return Published(kind, str(month), self.protocol + final, meta.num_rows, n_bad, record["bytes"],
                          time.perf_counter() - started)
 
-    def ingest(self, kind: str, months, *, fmt: str = "csv.gz", progress: bool = True) -> list[Published]:
-        """fetch -> convert -> publish for each month; re-running a month replaces exactly that month."""
+    def ingest(self, kind: str, months, *, fmt: str = "csv.gz", keep_raw: bool = False,
+               progress: bool = True) -> list[Published]:
+        """fetch -> convert -> publish for each month; re-running a month replaces exactly that month. With
+        ``keep_raw`` the source file is uploaded as it is to ``raw/<type>/`` first (the seed's "save to GCS")."""
         months = parse_months([months] if isinstance(months, str | Month) else [str(m) for m in months])
         datasets.columns(kind)
         results = []
         for month in months:
             source = self.fetch(kind, month, fmt)
+            if keep_raw:
+                self._put(source, self.path(RAW, kind, source.name), progress)  # one object: replaced whole
             parquet, bad = self.convert(source, kind, month, progress=progress)
             try:
                 results.append(self.publish(parquet, kind, month, source=source.name, bad_rows=bad,
@@ -264,7 +269,7 @@ class Lake:
         if not self.fs.exists(self.root):
             return []
         names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self.root, detail=False, refresh=True)]
-        return sorted(n for n in names if not n.startswith(("_", ".")) and self.fs.isdir(self.path(n)))
+        return sorted(n for n in names if not n.startswith(("_", ".")) and n != RAW and self.fs.isdir(self.path(n)))
 
     def months(self, kind: str) -> list[Month]:
         """The months that have a partition folder for ``kind``."""
