@@ -119,7 +119,7 @@ def _select_lower(kind: str) -> str:
 
 def _load_postgres(files: dict[str, list[Path]], settings: Settings, progress: bool) -> dict[str, int]:
     """Each file through the course's loader into a landing table, then one table per kind with lower-case
-    columns, swapped in in one transaction (a failure leaves the old tables)."""
+    columns, filled in one transaction (a failure leaves the old table as it was)."""
     import psycopg2
     from psycopg2 import sql
 
@@ -140,8 +140,12 @@ def _load_postgres(files: dict[str, list[Path]], settings: Settings, progress: b
         with contextlib.closing(psycopg2.connect(dsn)) as conn, conn, conn.cursor() as cur:
             union = " UNION ALL ".join(
                 f"SELECT {_select_lower(kind)} FROM {RAW_SCHEMA}.{name}" for name in landing)
-            cur.execute(f"DROP TABLE IF EXISTS {RAW_SCHEMA}.{table}")
-            cur.execute(f"CREATE TABLE {RAW_SCHEMA}.{table} AS {union}")
+            cur.execute("SELECT to_regclass(%s)", (f"{RAW_SCHEMA}.{table}",))
+            if cur.fetchone()[0] is None:
+                cur.execute(f"CREATE TABLE {RAW_SCHEMA}.{table} AS {union}")
+            else:  # emptied and refilled, not dropped: dbt's staging views depend on it
+                cur.execute(f"TRUNCATE {RAW_SCHEMA}.{table}")
+                cur.execute(f"INSERT INTO {RAW_SCHEMA}.{table} {union}")
             for name in landing:
                 cur.execute(f"DROP TABLE {RAW_SCHEMA}.{name}")
                 # The quarantine stays only if it holds something to look at.
@@ -260,10 +264,12 @@ class DbtRun:
     seconds: float
     results: list[dict] = field(default_factory=list)  # one per node: name, resource_type, status, ...
     result: Any = None  # what dbtRunner returned (e.g. the list of names for `ls`)
+    invocation_id: str = ""  # dbt's ID of this command (fact_trips records it per row)
 
     def table(self) -> pd.DataFrame:
         columns_ = ["name", "resource_type", "status", "rows", "message", "seconds"]
-        return pd.DataFrame(self.results, columns=[*columns_, "unique_id"])[columns_]
+        frame = pd.DataFrame(self.results, columns=[*columns_, "unique_id"])[columns_]
+        return frame.astype({"rows": "Int64"})
 
     def status(self, name: str) -> str:
         """The status of the one node named ``name`` (a model, seed, test ...)."""
@@ -315,8 +321,10 @@ def _node_result(result) -> dict:
     if str(node.resource_type) in ("test", "unit_test") or (rows is not None and rows < 0):
         rows = None  # a test's "rows" is its own query's; a view has none
     message = result.message
-    if result.failures:
+    if getattr(result, "failures", None):
         message = f"{result.failures} failing rows"
+    if getattr(result, "max_loaded_at", None) is not None:  # source freshness
+        rows, message = None, f"newest record {result.max_loaded_at:%Y-%m-%d %H:%M}, {result.age / 86400:,.0f} days old"
     return {"name": node.name, "resource_type": str(node.resource_type), "status": str(result.status),
             "rows": rows, "message": message, "seconds": round(result.execution_time, 2),
             "unique_id": node.unique_id}
@@ -356,13 +364,15 @@ def run(*args: str, target: str = "dev", vars: dict | None = None, project_dir: 
         finally:
             _release_duckdb()
     seconds = time.perf_counter() - started
+    from dbt_common.invocation import get_invocation_id
+
     if outcome.exception is not None:
         first = str(outcome.exception).strip().splitlines()
         raise DbtError(f"dbt {' '.join(command)} ({target}) could not run: {' '.join(first)[:800]}")
     results = []
     if hasattr(outcome.result, "results"):
         results = [_node_result(r) for r in outcome.result.results if hasattr(r, "node")]
-    return DbtRun(command, bool(outcome.success), seconds, results, outcome.result)
+    return DbtRun(command, bool(outcome.success), seconds, results, outcome.result, get_invocation_id())
 
 
 # --- artifacts ------------------------------------------------------------------------------------------------------
@@ -438,8 +448,16 @@ def draw_lineage(manifest_: dict, ax=None, *, title: str = "taxi_rides_ny lineag
     for node in nx.topological_sort(graph):
         depth[node] = max((depth[p] + 1 for p in graph.predecessors(node)), default=0)
     columns_: dict[int, list[str]] = {}
-    for node in sorted(graph, key=lambda n: graph.nodes[n]["label"]):
+    for node in graph:
         columns_.setdefault(depth[node], []).append(node)
+    # First column by kind and name; each next one in the mean order of its parents (fewer crossing arrows).
+    order: dict[str, float] = {}
+    for x in sorted(columns_):
+        def key(node: str) -> tuple:
+            parents = [order[p] for p in graph.predecessors(node)]
+            return (sum(parents) / len(parents) if parents else -1, graph.nodes[node]["kind"], graph.nodes[node]["label"])
+        columns_[x].sort(key=key)
+        order.update({node: i for i, node in enumerate(columns_[x])})
     position = {}
     for x, nodes in columns_.items():
         for i, node in enumerate(nodes):
@@ -447,13 +465,14 @@ def draw_lineage(manifest_: dict, ax=None, *, title: str = "taxi_rides_ny lineag
     if ax is None:
         height = max(len(v) for v in columns_.values()) if columns_ else 1
         _, ax = plt.subplots(figsize=(3.2 * (len(columns_) or 1) + 1, 0.9 * height + 1.5))
-    for parent, child in graph.edges:
-        ax.annotate("", xy=position[child], xytext=position[parent],
-                    arrowprops={"arrowstyle": "-|>", "color": "#777777", "shrinkA": 45, "shrinkB": 45, "lw": 1})
+    boxes = {}
     for node, (x, y) in position.items():
         data = graph.nodes[node]
-        ax.text(x, y, data["label"], ha="center", va="center", fontsize=8,
-                bbox={"boxstyle": "round,pad=0.4", "fc": COLOURS.get(data["kind"], "white"), "ec": "#555555"})
+        boxes[node] = ax.text(x, y, data["label"], ha="center", va="center", fontsize=8, bbox={
+            "boxstyle": "round,pad=0.4", "fc": COLOURS.get(data["kind"], "white"), "ec": "#555555"})
+    for parent, child in graph.edges:  # from the right edge of one box to the left edge of the next
+        ax.annotate("", xy=(0, 0.5), xycoords=boxes[child], xytext=(1, 0.5), textcoords=boxes[parent],
+                    arrowprops={"arrowstyle": "-|>", "color": "#777777", "shrinkA": 5, "shrinkB": 5, "lw": 1})
     kinds = sorted({graph.nodes[n]["kind"] for n in graph})
     ax.legend(handles=[Patch(fc=COLOURS.get(k, "white"), ec="#555555", label=k) for k in kinds],
               loc="upper left", bbox_to_anchor=(0, -0.02), ncol=len(kinds), fontsize=8, frameon=False)
@@ -473,14 +492,17 @@ def prod_profile(project_dir: Path = PROJECT_DIR, environ: dict[str, str] | None
     ``environ`` standing in for the environment."""
     import yaml
     from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
 
     raw = yaml.safe_load((project_dir / "profiles.yml").read_text())
     output = raw["taxi_rides_ny"]["outputs"]["prod"]
     with _environ(environ or {}):
+        set_invocation_context(dict(os.environ))  # what env_var() reads, as dbt sets it for each command
         try:
             return ProfileRenderer({}).render_data(output)
         except Exception as exc:  # dbt's Jinja errors: a required env_var missing, say
-            raise DbtError(f"profiles.yml, output prod: {str(exc).strip().splitlines()[0]}") from None
+            message = " ".join(line.strip() for line in str(exc).strip().splitlines())
+            raise DbtError(f"profiles.yml, output prod: {message}") from None
 
 
 def check_prod_profile(project_dir: Path = PROJECT_DIR, environ: dict[str, str] | None = None) -> dict:
