@@ -218,7 +218,9 @@ def reset(target: str = "dev", *, raw: bool = True, settings: Settings | None = 
     """A clean database for ``target``: drop the models' schema (and with ``raw`` the raw tables too)."""
     _check_target(target)
     settings = settings or get_settings()
-    schemas = [os.environ.get("DBT_SCHEMA", SCHEMA)] + ([RAW_SCHEMA] if raw else [])
+    schema = os.environ.get("DBT_SCHEMA", SCHEMA)
+    # The models' schema, the one `--store-failures` writes to, and the raw tables.
+    schemas = [schema, f"{schema}_dbt_test__audit"] + ([RAW_SCHEMA] if raw else [])
     if target == "dev":
         from . import db
 
@@ -452,10 +454,12 @@ def draw_lineage(manifest_: dict, ax=None, *, title: str = "taxi_rides_ny lineag
         columns_.setdefault(depth[node], []).append(node)
     # First column by kind and name; each next one in the mean order of its parents (fewer crossing arrows).
     order: dict[str, float] = {}
+
+    def key(node: str) -> tuple:
+        parents = [order[p] for p in graph.predecessors(node)]
+        return (sum(parents) / len(parents) if parents else -1, graph.nodes[node]["kind"], graph.nodes[node]["label"])
+
     for x in sorted(columns_):
-        def key(node: str) -> tuple:
-            parents = [order[p] for p in graph.predecessors(node)]
-            return (sum(parents) / len(parents) if parents else -1, graph.nodes[node]["kind"], graph.nodes[node]["label"])
         columns_[x].sort(key=key)
         order.update({node: i for i, node in enumerate(columns_[x])})
     position = {}
