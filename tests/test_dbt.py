@@ -218,3 +218,21 @@ def test_bad_input_is_a_clear_error(settings):
         dbt.load_raw("duckdb", kinds=["fhvhv"], settings=settings)
     with pytest.raises(dbt.DbtError, match="could not run"):
         dbt.run("run", "--select", "stg_green_tripdata", "--vars", "{not yaml", target="duckdb", settings=settings)
+
+
+def test_cli_prints_the_profile_variables_and_refuses_a_bad_target(settings):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from zoomcamp.cli import app
+
+    printed = CliRunner().invoke(app, ["dbt", "env", "--target", "duckdb"])
+    assert printed.exit_code == 0
+    assert f"export DBT_DUCKDB_PATH={dbt.duckdb_path(settings)}" in printed.output.splitlines()
+    zoomcamp = Path(sys.executable).parent / "zoomcamp"
+    refused = subprocess.run([zoomcamp, "dbt", "load-raw", "--target", "bigquery"], capture_output=True, text=True)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == "error: unknown target 'bigquery'; choose one of: dev, duckdb"
