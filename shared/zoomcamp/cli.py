@@ -23,6 +23,7 @@ app = typer.Typer(help="The Data Engineering Zoomcamp course toolkit.", no_args_
 data_app = typer.Typer(help="NYC TLC data: a deterministic sample, or the real files.", no_args_is_help=True)
 stack_app = typer.Typer(help="The local services (PostgreSQL, ...): up, down, status, env.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Load data into the course's databases.", no_args_is_help=True)
+dbt_app = typer.Typer(help="Week 4's dbt project: raw tables, profile variables, dbt commands.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(stack_app, name="stack")
 app.add_typer(ingest_app, name="ingest")
@@ -32,6 +33,7 @@ app.add_typer(lake_app, name="lake")
 airflow_app = typer.Typer(help="Airflow on this machine with the course's DAGs (week_*/airflow/dags).",
                           no_args_is_help=True)
 app.add_typer(airflow_app, name="airflow")
+app.add_typer(dbt_app, name="dbt")
 
 out = Console()
 err = Console(stderr=True)
@@ -276,6 +278,44 @@ def airflow_standalone(port: Annotated[int, typer.Option(help="the UI's port on 
     if not port_is_free(port):
         raise typer.BadParameter(f"port {port} is in use; choose another with --port", param_hint="--port")
     raise typer.Exit(standalone(port))
+
+# --- dbt -------------------------------------------------------------------------------------------
+
+TargetOption = Annotated[str, typer.Option("--target", "-t", help="dev (local PostgreSQL) or duckdb")]
+
+
+@dbt_app.command("env")
+def dbt_env(target: TargetOption = "dev"):
+    """Print `export` lines for profiles.yml: eval "$(zoomcamp dbt env)", then run dbt in the project folder."""
+    from . import dbt
+
+    for key, value in dbt.env(target).items():
+        print(f"export {key}={shlex.quote(value)}")
+
+
+@dbt_app.command("load-raw")
+def dbt_load_raw(
+    target: TargetOption = "dev",
+    months: Annotated[
+        list[str], typer.Option("--months", "-m", help="YYYY-MM or YYYY-MM..YYYY-MM (repeatable)")
+    ] = ["2021-01"],  # noqa: B006
+):
+    """(Re)build the raw tables trips_data_all.{green,yellow,fhv}_tripdata that the dbt project reads."""
+    from . import dbt
+
+    for table, rows in dbt.load_raw(target, parse_months(months), progress=True).items():
+        print(f"{rows:,} rows in {dbt.RAW_SCHEMA}.{table} ({target})")
+
+
+@dbt_app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def dbt_run(ctx: typer.Context, target: TargetOption = "dev"):
+    """Run a dbt command on the project with the profile's variables set: zoomcamp dbt run -t duckdb build"""
+    from . import dbt
+
+    if not ctx.args:
+        raise typer.BadParameter("give a dbt command, e.g. build", param_hint="ARGS")
+    result = dbt.run(*ctx.args, target=target, echo=True)
+    raise typer.Exit(0 if result.success else 1)
 
 
 # --- doctor / settings ----------------------------------------------------------------------------
