@@ -55,6 +55,9 @@ def _templates() -> jinja2.Environment:
     env.globals.update(
         countries=forms.countries(), timezone_options=[(tz, tz) for tz in forms.timezones()],
         experience=forms.EXPERIENCE, roles=forms.ROLES,
+        # Short labels for the instructor's table and chart ("Advanced", "AWS").
+        experience_short={k: v.split(":")[0] for k, v in forms.EXPERIENCE.items()},
+        cloud_short={"gcp": "GCP", "aws": "AWS", "azure": "Azure", "none": "None"},
         clouds=forms.CLOUDS, heard_from=forms.HEARD_FROM, honeypot=forms.HONEYPOT, csrf_field=CSRF_FIELD)
     return env
 
@@ -126,9 +129,10 @@ def create_app(config: Config) -> FastAPI:
         return page(request, "message.html", status, headers, title=title, text=text, link=link)
 
     def same_origin(request: Request) -> bool:
-        # Browsers send Origin on every POST; one that is not this site means a cross-site request.
+        # Browsers send Origin on POSTs; one that is not this site means a cross-site request. ("null", sent by
+        # privacy settings and sandboxes, says nothing either way: the CSRF token decides.)
         origin = request.headers.get("origin")
-        return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+        return origin in (None, "null") or urlsplit(origin).netloc == request.headers.get("host")
 
     async def posted_form(request: Request) -> dict[str, str]:
         form = await read_form(request)

@@ -74,8 +74,16 @@ def check_loopback(url: str) -> None:
         raise SystemExit(f"load_test: {url} is not on this machine (loopback only)")
 
 
+def _email(i: int, run_id: str, same_email: str | None) -> str:
+    if same_email is None:
+        return f"load-{run_id}-{i}@example.com"
+    # One address written several ways (case, spaces): the app must see them all as the same person.
+    variant = same_email.upper() if i % 2 else same_email.lower()
+    return f"  {variant} " if i % 3 == 0 else variant
+
+
 def _person(i: int, run_id: str, same_email: str | None, cohort: str, token: str) -> dict[str, str]:
-    return {"csrf_token": token, "name": f"Load Test {i}", "email": same_email or f"load-{run_id}-{i}@example.com",
+    return {"csrf_token": token, "name": f"Load Test {i}", "email": _email(i, run_id, same_email),
             "country": "NL", "timezone": "Europe/Amsterdam", "experience": "beginner", "role": "student",
             "cloud": "gcp", "heard_from": "friend", "cohort": cohort, "consent": "yes", "website": ""}
 
@@ -141,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="the running app (this machine only)")
     parser.add_argument("-n", type=int, default=200, help="submissions")
     parser.add_argument("--concurrency", type=int, default=None, help="at once (default: all of them, max 256)")
-    parser.add_argument("--same-email", default=None, help="every submission uses this address (duplicates)")
+    parser.add_argument("--same-email", default=None,
+                        help="every submission uses this address, in varying case (duplicates)")
     args = parser.parse_args(argv)
     result = run(args.url, args.n, args.concurrency, args.same_email)
     print(f"{result.submissions} submissions to {args.url} in {result.seconds:.2f} s: "
