@@ -86,7 +86,7 @@ def make_engine(url: str) -> sa.Engine:
         def _pragmas(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer, nor it them
-            cursor.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; safe with WAL
+            cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: commits survive a crash of the app
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
