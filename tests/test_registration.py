@@ -189,8 +189,8 @@ def test_search_wildcards_are_literal(client):
     assert "0 registrations matching" in client.get("/instructor", params={"q": "_"}).text
 
 
-@pytest.mark.parametrize("case", ["no token", "wrong token", "token of another cookie", "no cookie",
-                                  "other origin"])
+@pytest.mark.parametrize("case", ["no token", "wrong token", "token of another cookie", "token of another key",
+                                  "no cookie", "other origin"])
 def test_a_post_without_a_valid_csrf_token_is_refused(client, case):
     html = client.get("/")
     form = {**VALID, "csrf_token": token(html.text)}
@@ -199,9 +199,11 @@ def test_a_post_without_a_valid_csrf_token_is_refused(client, case):
         del form["csrf_token"]
     elif case == "wrong token":
         form["csrf_token"] = form["csrf_token"][:-2] + "AA"
-    elif case == "token of another cookie":
-        form["csrf_token"] = Signer(b"x" * 64).csrf_token(client.cookies["zc_csrf"])
+    elif case == "token of another cookie":  # a genuine token, but not for this visitor's cookie
+        client.cookies.clear()
         client.cookies.set("zc_csrf", Signer.new_csrf_cookie())
+    elif case == "token of another key":
+        form["csrf_token"] = Signer(b"x" * 64).csrf_token(client.cookies["zc_csrf"])
     elif case == "no cookie":
         client.cookies.clear()
     else:
