@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import datasets, stack
@@ -23,10 +24,16 @@ app = typer.Typer(help="The Data Engineering Zoomcamp course toolkit.", no_args_
 data_app = typer.Typer(help="NYC TLC data: a deterministic sample, or the real files.", no_args_is_help=True)
 stack_app = typer.Typer(help="The local services (PostgreSQL, ...): up, down, status, env.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Load data into the course's databases.", no_args_is_help=True)
-registration_app = typer.Typer(help="The course's registration web app (registration/).", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(stack_app, name="stack")
 app.add_typer(ingest_app, name="ingest")
+lake_app = typer.Typer(help="The data lake: partitioned parquet in GCS (the local emulator by default).",
+                       no_args_is_help=True)
+app.add_typer(lake_app, name="lake")
+airflow_app = typer.Typer(help="Airflow on this machine with the course's DAGs (week_*/airflow/dags).",
+                          no_args_is_help=True)
+app.add_typer(airflow_app, name="airflow")
+registration_app = typer.Typer(help="The course's registration web app (registration/).", no_args_is_help=True)
 app.add_typer(registration_app, name="registration")
 
 out = Console()
@@ -155,6 +162,122 @@ def ingest_postgres(
     from .ingest import to_postgres
 
     print(to_postgres(file, table, kind=kind, mode="append" if append else "replace"))
+
+
+# --- lake -----------------------------------------------------------------------------------------
+
+@lake_app.command("ingest")
+def lake_ingest(
+    taxi_type: Annotated[str, typer.Argument(metavar="TYPE", help="yellow, green, fhv or fhvhv")],
+    months: Annotated[list[str], typer.Argument(metavar="YEAR-MONTH...", help="e.g. 2021-01 or 2021-01..2021-03")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="source when downloading: csv.gz (DataTalksClub backup) or parquet")
+    ] = "csv.gz",
+):
+    """Download (or sample) months, convert them to typed parquet and publish them as hive partitions
+    (re-running a month replaces exactly that month)."""
+    from .lake import Lake
+
+    parsed = parse_months(months)
+    datasets.columns(taxi_type)
+    lake = Lake()
+    for result in lake.ingest(taxi_type, parsed, fmt=fmt):
+        out.print(str(result), highlight=False, soft_wrap=True)
+
+
+@lake_app.command("check")
+def lake_check(
+    types: Annotated[list[str] | None, typer.Option("--type", "-t", help="types to check (default: all)")] = None,
+    months: Annotated[
+        list[str] | None, typer.Option("--months", "-m", help="months expected (default: first to last found)")
+    ] = None,
+):
+    """List which type/months are present, missing or damaged; exit code 1 when any is not present."""
+    from .lake import Lake
+
+    lake = Lake()
+    states = lake.check(types or None, parse_months(months) if months else None)
+    table = Table("type", "month", "state", "rows", "detail", title=f"lake {lake.url}")
+    colours = {"present": "green", "missing": "yellow", "damaged": "red"}
+    for s in states:
+        table.add_row(s.kind, s.month, f"[{colours[s.state]}]{s.state}", "" if s.rows is None else f"{s.rows:,}",
+                      s.detail)
+    out.print(table)
+    if not states:
+        out.print("the lake is empty: `zoomcamp lake ingest yellow 2021-01` writes a month")
+    if leftovers := lake.leftovers():
+        out.print(f"{len(leftovers)} unfinished upload(s) in _incoming/ (invisible to readers; "
+                  "the next ingest of that month removes them)")
+    if not states or any(s.state != "present" for s in states):
+        raise typer.Exit(1)
+
+
+@lake_app.command("crawl")
+def lake_crawl(
+    register: Annotated[bool, typer.Option(help="also record each dataset in the lake's _catalog/")] = False,
+):
+    """Infer and print each dataset's schema and partitions (what a Glue crawler does)."""
+    from .lake import Lake
+
+    lake = Lake()
+    found = lake.crawl()
+    if not found:
+        out.print(f"the lake {lake.url} has no datasets yet")
+    for info in found:
+        schema = Table("column", "type", title=f"{info.name}: {info.rows:,} rows in {len(info.partitions)} partitions")
+        for f in info.schema:
+            schema.add_row(f.name, escape(str(f.type)))  # timestamp[us] is not markup
+        out.print(schema)
+        parts = Table("partition", "files", "rows", "MB")
+        for p in info.partitions:
+            parts.add_row(p["partition"], str(p["files"]), f"{p['rows']:,}", f"{p['bytes'] / 1e6:,.2f}")
+        out.print(parts)
+        if register:
+            lake.register(info.name)
+            out.print(f"registered {info.name} in {lake.uri('_catalog', info.name + '.json')}")
+
+
+# --- airflow --------------------------------------------------------------------------------------
+
+@airflow_app.command("test")
+def airflow_test(
+    dag_id: Annotated[str, typer.Argument(help="e.g. lake_ingest")],
+    dates: Annotated[
+        list[str] | None, typer.Option("--date", "-d", help="logical date YYYY-MM-DD (repeatable)")
+    ] = None,
+    months: Annotated[
+        list[str] | None, typer.Option("--months", "-m", help="a backfill: one run per month, e.g. 2021-01..2021-03")
+    ] = None,
+):
+    """Run a DAG with dag.test() for each logical date (a local backfill); exit code 1 if a run fails."""
+    from datetime import date
+
+    from .orchestration import run_dag
+
+    logical = []
+    for text in dates or []:
+        try:
+            logical.append(date.fromisoformat(text).isoformat())
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not a date like 2021-01-01", param_hint="--date") from None
+    logical += [f"{m}-01" for m in parse_months(months or [])]
+    if not logical:
+        raise typer.BadParameter("give --date YYYY-MM-DD or --months YYYY-MM[..YYYY-MM]", param_hint="--date")
+    for run in run_dag(dag_id, logical):
+        out.print(f"{run.dag_id} {run.logical_date}: [green]{run.state}[/green] ({len(run.tasks)} tasks)")
+
+
+@airflow_app.command("standalone")
+def airflow_standalone(port: Annotated[int, typer.Option(help="the UI's port on 127.0.0.1")] = 8080):
+    """Start Airflow's scheduler, API server and UI on 127.0.0.1 (Ctrl-C stops it)."""
+    from .orchestration import standalone
+    from .stack import port_is_free
+
+    if port in (8793, 8794):
+        raise typer.BadParameter("Airflow's own log servers use 8793 and 8794; choose another", param_hint="--port")
+    if not port_is_free(port):
+        raise typer.BadParameter(f"port {port} is in use; choose another with --port", param_hint="--port")
+    raise typer.Exit(standalone(port))
 
 
 # --- registration ---------------------------------------------------------------------------------

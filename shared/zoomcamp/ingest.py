@@ -29,28 +29,19 @@ import psycopg2
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
+from .datasets.blocks import Block, checked_csv_blocks, parquet_blocks, typed_csv_blocks
 from .datasets.files import sha256
 from .datasets.reading import BadFile, header_names, kind_of
-from .datasets.schemas import ARROW_TYPES, arrow_schema, columns, postgres_ddl
+from .datasets.schemas import postgres_ddl
 from .errors import CourseError
 from .settings import Settings, get_settings
 from .stack.postgres import Postgres
 
 MODES = ("replace", "append")
 LOADS_TABLE = "zoomcamp_loads"
-BLOCK_BYTES = 8 << 20  # CSV text per block; with Arrow's overhead a block stays well under 100 MB
-PARQUET_BATCH_ROWS = 200_000
-
-# What a valid CSV value of each type looks like (empty means missing, and is always valid).
-_PATTERNS = {
-    "int64": r"^[-+]?\d+$",
-    "float64": r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$",
-}
-_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 class IngestError(CourseError, ValueError):
@@ -75,108 +66,6 @@ class LoadResult:
         return text + f" ({self.seconds:.1f} s)"
 
 
-@dataclass
-class _Block:
-    table: pa.Table  # the good rows, as text (CSV) or typed (parquet)
-    bad: list[tuple[int, str, str]]  # (line, reason, raw line)
-    position: int  # bytes of the file read so far
-
-
-def _typed_csv_blocks(path: Path, kind: str, names: list[str]) -> Iterator[_Block]:
-    """The fast path for a clean file: Arrow's own multithreaded CSV parser with the schema's types. The
-    first row that does not fit raises ``pyarrow.ArrowInvalid``, and the caller starts over with
-    :func:`_csv_blocks`, which checks line by line."""
-    types = {c.name: ARROW_TYPES[c.type] for c in columns(kind, fmt="csv")}
-    raw = pa.OSFile(str(path))
-    stream = pa.CompressedInputStream(raw, "gzip") if path.suffix == ".gz" else raw
-    reader = pacsv.open_csv(
-        stream,
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=BLOCK_BYTES),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: "error"),
-        # Only an empty field is missing: the zone lookup's "NA" and "N/A" are values.
-        convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True),
-    )
-    for batch in reader:
-        yield _Block(pa.Table.from_batches([batch]), [], raw.tell())
-
-
-def _csv_blocks(path: Path, kind: str, names: list[str]) -> Iterator[_Block]:
-    """Each block of lines split into the schema's columns, with the malformed lines picked out."""
-    types = {c.name: c.type for c in columns(kind, fmt="csv")}
-    raw = pa.OSFile(str(path))
-    stream = pa.CompressedInputStream(raw, "gzip") if path.suffix == ".gz" else raw
-    # One text column per line (a delimiter that never occurs, no quoting): the lines' numbers stay exact.
-    reader = pacsv.open_csv(
-        stream,
-        read_options=pacsv.ReadOptions(column_names=["line"], skip_rows=1, block_size=BLOCK_BYTES),
-        parse_options=pacsv.ParseOptions(delimiter="\x01", quote_char=False, ignore_empty_lines=False),
-        convert_options=pacsv.ConvertOptions(column_types={"line": pa.string()}, strings_can_be_null=False,
-                                             quoted_strings_can_be_null=False),
-    )
-    next_line = 2  # line 1 is the header
-    for batch in reader:
-        lines = batch.column(0)
-        numbers = pa.array(range(next_line, next_line + len(lines)), pa.int64())
-        next_line += len(lines)
-        blank = pc.equal(lines, "")  # skipped, but counted: line numbers stay right
-        fields = pc.split_pattern(lines, ",")
-        counts = pc.list_value_length(fields)
-        fits = pc.and_(pc.equal(counts, len(names)), pc.invert(blank))
-        bad = [(numbers[i].as_py(), f"expected {len(names)} fields, found {counts[i].as_py()}", lines[i].as_py())
-               for i in pc.indices_nonzero(pc.invert(pc.or_(fits, blank))).to_pylist()]
-        fields, numbers, lines = fields.filter(fits), numbers.filter(fits), lines.filter(fits)
-
-        cols, invalid = {}, pa.array([False] * len(fields))
-        reasons: dict[str, pa.Array] = {}
-        for i, name in enumerate(names):
-            value = pc.list_element(fields, i)
-            if pc.any(pc.starts_with(value, '"')).as_py():
-                value = pc.replace_substring_regex(value, r'^"(.*)"$', r"\1")
-            value = pc.if_else(pc.equal(value, ""), pa.scalar(None, pa.string()), value)
-            kind_of_value = types[name]
-            if kind_of_value in _PATTERNS:
-                wrong = pc.invert(pc.match_substring_regex(value, _PATTERNS[kind_of_value]))
-            elif kind_of_value == "timestamp":
-                parsed = pc.strptime(value, format=_TIMESTAMP_FORMAT, unit="us", error_is_null=True)
-                # Arrow rolls 2021-02-30 over to March: a date that does not print back the same is impossible.
-                printed = pc.strftime(pc.cast(parsed, pa.timestamp("s")), format=_TIMESTAMP_FORMAT)
-                same = pc.equal(printed, value)
-                wrong = pc.and_(pc.is_valid(value), pc.invert(pc.fill_null(same, False)))
-            else:
-                wrong = None
-            if wrong is not None:
-                wrong = pc.fill_null(wrong, False)
-                if pc.any(wrong).as_py():
-                    reasons[name] = wrong
-                    invalid = pc.or_(invalid, wrong)
-            cols[name] = value
-        if reasons:
-            for index in pc.indices_nonzero(invalid).to_pylist():
-                why = "; ".join(f"{name}: not a {types[name]}: {cols[name][index].as_py()!r}"
-                                for name, wrong in reasons.items() if wrong[index].as_py())
-                bad.append((numbers[index].as_py(), why, lines[index].as_py()))
-            keep = pc.invert(invalid)
-            cols = {name: value.filter(keep) for name, value in cols.items()}
-        bad.sort()
-        yield _Block(pa.table(cols), bad, raw.tell())
-
-
-def _parquet_blocks(path: Path, kind: str) -> Iterator[_Block]:
-    """Record batches cast to the schema (the TLC's types vary a little from year to year)."""
-    target = arrow_schema(kind)
-    file = pq.ParquetFile(path)
-    by_lower = {name.lower(): name for name in file.schema_arrow.names}
-    missing = [f.name for f in target if f.name.lower() not in by_lower]
-    if missing:
-        raise BadFile(f"{path.name}: the columns do not match the {kind} schema; missing: {', '.join(missing)}")
-    wanted = [by_lower[f.name.lower()] for f in target]
-    done = 0
-    for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=wanted):
-        table = pa.Table.from_batches([batch]).rename_columns(target.names).cast(target, safe=False)
-        done += table.nbytes
-        yield _Block(table, [], done)
-
-
 def _csv_bytes(table: pa.Table) -> bytes:
     """The block as CSV for COPY: text quoted, missing values as bare empty fields (COPY reads NULL)."""
     # Whole seconds print as "2021-01-01 00:15:56", not "...:56.000000": less text for the server to parse.
@@ -198,7 +87,7 @@ def _copy(cur, target: str, columns_: list[str], data: bytes) -> None:
     cur.copy_expert(statement.as_string(cur), io.BytesIO(data))
 
 
-def _ahead(blocks: Iterator[_Block], depth: int = 2) -> Iterator[tuple[_Block, bytes]]:
+def _ahead(blocks: Iterator[Block], depth: int = 2) -> Iterator[tuple[Block, bytes]]:
     """Read, check and print the next blocks in a thread while PostgreSQL parses the current one: the
     two run on two cores. At most ``depth`` blocks wait, so memory stays bounded."""
     done, stop = object(), threading.Event()
@@ -243,7 +132,7 @@ def _ensure_bookkeeping(cur, table: str) -> None:
         sql.Identifier(f"{table}_quarantine")))
 
 
-def _load_blocks(cur, blocks: Iterator[_Block], target: str, path: Path, result: LoadResult, progress: bool) -> None:
+def _load_blocks(cur, blocks: Iterator[Block], target: str, path: Path, result: LoadResult, progress: bool) -> None:
     """COPY each block into ``target`` and its malformed rows into the quarantine, with a progress bar."""
     from tqdm.auto import tqdm
 
@@ -308,15 +197,15 @@ def to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: 
                 cur.execute(sql.SQL("DELETE FROM {}").format(quarantine))
                 cur.execute(f"DELETE FROM {LOADS_TABLE} WHERE table_name = %s", (table,))
             if is_parquet:
-                _load_blocks(cur, _parquet_blocks(path, kind), target, path, result, progress)
+                _load_blocks(cur, parquet_blocks(path, kind), target, path, result, progress)
             else:
                 cur.execute("SAVEPOINT clean_read")
                 try:
-                    _load_blocks(cur, _typed_csv_blocks(path, kind, names), target, path, result, progress)
+                    _load_blocks(cur, typed_csv_blocks(path, kind, names), target, path, result, progress)
                 except pa.ArrowInvalid:  # a malformed row somewhere: start over, checking line by line
                     cur.execute("ROLLBACK TO SAVEPOINT clean_read")
                     result.rows = result.quarantined = 0
-                    _load_blocks(cur, _csv_blocks(path, kind, names), target, path, result, progress)
+                    _load_blocks(cur, checked_csv_blocks(path, kind, names), target, path, result, progress)
             if mode == "replace":
                 cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
                 rename = sql.SQL("ALTER TABLE {} RENAME TO {}")

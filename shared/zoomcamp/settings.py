@@ -71,6 +71,9 @@ class Settings:
 
     # The local GCS emulator (week 2 on). None = 4443 if free, else any free port.
     gcs_port: int | None = None
+    # Where the data lake is (week 2 on). None = the bucket gcs_bucket (or "zoomcamp-lake") on the local GCS
+    # emulator, or on real GCS when backend = "gcp"; "gs://bucket/prefix" = that bucket; a folder path = a local lake.
+    lake_url: str | None = None
 
     # Real GCP, used when backend = "gcp".
     gcp_project: str | None = None

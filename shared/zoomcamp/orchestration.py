@@ -1,0 +1,205 @@
+"""Airflow on this machine: every week's DAGs, a SQLite metadata database in the course home, no examples.
+
+>>> from zoomcamp import orchestration
+>>> orchestration.run_dag("lake_ingest_yellow", ["2021-01-01", "2021-02-01"])   # dag.test() per logical date
+>>> orchestration.standalone(port=8080)                                          # the UI on 127.0.0.1
+
+DAGs live in ``week_*/airflow/dags/<dag_id>.py`` (one DAG per file, named after it). Airflow reads its configuration
+when it is imported, so DAG runs happen in a child process with the environment below (``AIRFLOW_HOME`` in
+``<home>/airflow``, one DAG bundle per week). Each run's full log goes to ``<home>/airflow/logs/``; a failure
+raises :class:`DagRunFailed` with the failed tasks and the end of that log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CourseError
+from .settings import Settings, get_settings, project_root
+
+RESULT_PREFIX = "ZOOMCAMP-DAG-RESULT "
+
+
+class DagRunFailed(CourseError, RuntimeError):
+    pass
+
+
+@dataclass
+class DagRun:
+    dag_id: str
+    logical_date: str
+    state: str
+    tasks: dict[str, str]  # task id -> final state
+
+
+def dag_folders(extra: Path | None = None) -> list[Path]:
+    """Every week's DAG folder (and ``extra``, e.g. a student's own folder)."""
+    return sorted(project_root().glob("week_*/airflow/dags")) + ([Path(extra).resolve()] if extra else [])
+
+
+def find_dag(dag_id: str, extra: Path | None = None) -> Path:
+    """The file of ``dag_id`` (``week_*/airflow/dags/<dag_id>.py``, or ``<extra>/<dag_id>.py``)."""
+    for folder in dag_folders(extra):
+        if (folder / f"{dag_id}.py").is_file():
+            return folder / f"{dag_id}.py"
+    known = sorted(p.stem for folder in dag_folders() for p in folder.glob("*.py") if not p.stem.startswith("_"))
+    raise DagRunFailed(f"no DAG {dag_id!r}: the course's DAGs are {', '.join(known) or 'none yet'}")
+
+
+def environment(settings: Settings | None = None, *, port: int | None = None,
+                extra: Path | None = None) -> dict[str, str]:
+    """The environment Airflow runs with (on top of this process's, which carries the ZOOMCAMP_* settings)."""
+    settings = settings or get_settings()
+    home = settings.home / "airflow"
+    bundles = [{"name": folder.parents[1].name if folder.name == "dags" else folder.name,
+                "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                "kwargs": {"path": str(folder), "refresh_interval": 30}} for folder in dag_folders(extra)]
+    env = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+        "AIRFLOW__CORE__PARALLELISM": "4",  # a laptop, not a cluster
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "ZOOMCAMP_HOME": str(settings.home),
+    }
+    if port is not None:
+        env["AIRFLOW__API__HOST"] = "127.0.0.1"
+        env["AIRFLOW__API__PORT"] = str(port)
+        # Workers reach the API server through this URL: it must follow the port.
+        env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{port}/execution/"
+    return env
+
+
+def run_dag(dag_id: str, logical_dates: list[str], *, settings: Settings | None = None, folder: Path | None = None,
+            timeout: float = 900) -> list[DagRun]:
+    """Run ``dag_id`` once per logical date with ``dag.test()`` (all tasks in one process, in order, with the real
+    operators) — how a DAG is tested and how a backfill is done on a laptop. Raises :class:`DagRunFailed` when a
+    run does not succeed."""
+    settings = settings or get_settings()
+    find_dag(dag_id, folder)
+    logs = settings.home / "airflow" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_file = logs / f"test-{dag_id}.log"
+    with open(log_file, "w") as log:
+        process = subprocess.run([sys.executable, "-m", "zoomcamp.orchestration", dag_id, *logical_dates],
+                                 env={**os.environ, **environment(settings, extra=folder),
+                                      "ZOOMCAMP_DAG_FOLDER": str(folder or "")}, stdout=log, stderr=subprocess.STDOUT,
+                                 text=True, timeout=timeout, cwd=project_root())
+    output = log_file.read_text(errors="replace")
+    runs = [DagRun(**json.loads(line[len(RESULT_PREFIX):])) for line in output.splitlines()
+            if line.startswith(RESULT_PREFIX)]
+    failed = [r for r in runs if r.state != "success"]
+    if process.returncode != 0 or failed or len(runs) != len(logical_dates):
+        tail = "\n".join(output.splitlines()[-25:])
+        which = "; ".join(f"{r.logical_date}: {', '.join(t for t, s in r.tasks.items() if s != 'success')}"
+                          for r in failed)
+        raise DagRunFailed(f"{dag_id} did not succeed ({which or f'exit code {process.returncode}'}); "
+                           f"full log: {log_file}\n{tail}")
+    return runs
+
+
+def describe_dag(dag_id: str, *, settings: Settings | None = None) -> dict:
+    """A DAG's shape as Airflow parsed it: schedule, tags, and each task's operator, retries and downstream tasks."""
+    settings = settings or get_settings()
+    find_dag(dag_id)
+    process = subprocess.run([sys.executable, "-m", "zoomcamp.orchestration", "--describe", dag_id],
+                             env={**os.environ, **environment(settings)}, capture_output=True, text=True,
+                             cwd=project_root())
+    lines = [line for line in process.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if process.returncode != 0 or not lines:
+        raise DagRunFailed(f"could not parse {dag_id}: {process.stderr.strip()[-1500:]}")
+    return json.loads(lines[-1][len(RESULT_PREFIX):])
+
+
+def plot_dag(shape: dict, ax=None):
+    """Draw a DAG from :func:`describe_dag` left to right: each task in the column of its longest path from a root."""
+    import matplotlib.pyplot as plt
+
+    tasks = shape["tasks"]
+    upstream = {t: [u for u, info in tasks.items() if t in info["downstream"]] for t in tasks}
+    depth: dict[str, int] = {}
+
+    def level(task: str) -> int:
+        if task not in depth:
+            depth[task] = 1 + max((level(u) for u in upstream[task]), default=-1)
+        return depth[task]
+
+    columns: dict[int, list[str]] = {}
+    for task in tasks:
+        columns.setdefault(level(task), []).append(task)
+    where = {t: (x, -y) for x, names in columns.items() for y, t in enumerate(names)}
+    if ax is None:
+        _, ax = plt.subplots(figsize=(2.6 * len(columns), 0.9 * max(map(len, columns.values())) + 0.6))
+    for task, info in tasks.items():
+        for child in info["downstream"]:
+            ax.annotate("", xy=where[child], xytext=where[task],
+                        arrowprops={"arrowstyle": "->", "color": "grey", "shrinkA": 38, "shrinkB": 38})
+    for task, (x, y) in where.items():
+        ax.text(x, y, task, ha="center", va="center", fontsize=9,
+                bbox={"boxstyle": "round", "facecolor": "#e8f0fe", "edgecolor": "#4a6fa5"})
+    ax.set_xlim(-0.6, len(columns) - 0.4)
+    ax.set_ylim(-max(map(len, columns.values())) + 0.4, 0.6)
+    ax.set_title(f"{shape['dag_id']} ({shape['schedule']})")
+    ax.axis("off")
+    return ax
+
+
+def standalone(port: int = 8080, settings: Settings | None = None) -> int:
+    """``airflow standalone`` (scheduler, API server and UI) on 127.0.0.1:``port`` with the course's DAGs; returns
+    its exit code when stopped with Ctrl-C. The admin password is printed by Airflow on first start."""
+    settings = settings or get_settings()
+    bin_dir = str(Path(sys.executable).parent)  # standalone starts its parts as `airflow ...` from PATH
+    env = {**os.environ, **environment(settings, port=port), "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
+    return subprocess.call([str(Path(bin_dir) / "airflow"), "standalone"], env=env)
+
+
+def _describe(dag_id: str) -> int:
+    from airflow.dag_processing.dagbag import DagBag
+
+    path = find_dag(dag_id)
+    dag = DagBag(str(path.parent)).get_dag(dag_id)
+    shape = {"dag_id": dag.dag_id, "schedule": str(dag.schedule), "tags": sorted(dag.tags),
+             "catchup": dag.catchup, "start_date": str(dag.start_date),
+             "tasks": {t.task_id: {"operator": type(t).__name__, "retries": t.retries,
+                                   "downstream": sorted(t.downstream_task_ids)} for t in dag.tasks}}
+    print(RESULT_PREFIX + json.dumps(shape))
+    return 0
+
+
+def _child(dag_id: str, logical_dates: list[str]) -> int:
+    """In the child process: create or migrate the metadata DB when needed, then dag.test() each date."""
+    import logging
+
+    import pendulum
+    from airflow import __version__
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils import db
+
+    stamp = Path(os.environ["AIRFLOW_HOME"]) / "initialised-by"
+    if not stamp.is_file() or stamp.read_text() != __version__:
+        db.initdb()  # creates, or migrates after an Airflow upgrade
+        stamp.write_text(__version__)
+    logging.getLogger("airflow").setLevel(logging.WARNING)
+    path = find_dag(dag_id, os.environ.get("ZOOMCAMP_DAG_FOLDER") or None)
+    bag = DagBag(str(path.parent))
+    if bag.import_errors:
+        for file, error in bag.import_errors.items():
+            print(f"{file}: {error}", file=sys.stderr)
+        return 1
+    dag = bag.get_dag(dag_id)
+    for date in logical_dates:
+        run = dag.test(logical_date=pendulum.parse(date, tz="UTC"))
+        tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+        result = {"dag_id": dag_id, "logical_date": date, "state": str(run.state), "tasks": tasks}
+        print(RESULT_PREFIX + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_describe(sys.argv[2]) if sys.argv[1] == "--describe" else _child(sys.argv[1], sys.argv[2:]))

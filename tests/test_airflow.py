@@ -1,0 +1,119 @@
+"""The course's Airflow: every DAG imports cleanly, week 2's DAG backfills three months into the lake, the UI starts."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from zoomcamp import orchestration
+from zoomcamp.lake import Lake
+from zoomcamp.stack import free_port
+
+DAG_FILES = sorted(p for folder in orchestration.dag_folders() for p in folder.glob("*.py")
+                   if not p.name.startswith("_"))
+
+
+def test_there_are_dags():
+    assert any(p.name == "lake_ingest.py" for p in DAG_FILES)
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: f"{p.parents[2].name}/{p.name}")
+def test_dag_integrity(path, settings):
+    """Each DAG file imports without errors in Airflow's own DagBag, defines exactly the DAG it is named after, and
+    has the house conventions: retries, tags, no catchup surprise, no top-level library work."""
+    script = f"""
+import json
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag({str(path)!r})
+dag = next(iter(bag.dags.values()), None)
+print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}, "dags": list(bag.dags),
+    "retries": [t.retries for t in dag.tasks] if dag else [], "tags": sorted(dag.tags) if dag else [],
+    "catchup": dag.catchup if dag else None}}))
+"""
+    env = {**os.environ, **orchestration.environment(settings)}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    import json
+
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["errors"] == {}
+    assert found["dags"] == [path.stem]
+    assert found["retries"] and min(found["retries"]) >= 1
+    assert found["tags"] and found["catchup"] is False
+    # Library imports inside tasks: the scheduler parses DAG files often and must not pay for (or fail on) them.
+    top_level = {n.module or "" for n in ast.parse(path.read_text()).body if isinstance(n, ast.ImportFrom)}
+    assert not any(m.startswith("zoomcamp") for m in top_level)
+
+
+def test_lake_ingest_backfills_three_months(settings, tmp_path, monkeypatch):
+    lake_url = str(tmp_path / "lake")
+    monkeypatch.setenv("ZOOMCAMP_LAKE_URL", lake_url)
+    runs = orchestration.run_dag("lake_ingest", ["2021-01-01", "2021-02-01", "2021-03-01"])
+    assert [r.state for r in runs] == ["success"] * 3
+    assert all(set(r.tasks.values()) == {"success"} and len(r.tasks) == 8 for r in runs)
+    lake = Lake(settings, url=lake_url)
+    states = lake.check(["yellow", "green"], ["2021-01..2021-03"])
+    assert [s.state for s in states] == ["present"] * 6
+    assert lake.path("_catalog/yellow.json") in lake.fs.find(lake.path("_catalog"))
+    # Idempotent: a second run of a month leaves the same rows.
+    rows = lake.dataset("green").count_rows()
+    orchestration.run_dag("lake_ingest", ["2021-02-01"])
+    assert lake.dataset("green").count_rows() == rows and lake.leftovers() == []
+
+
+FAILING_DAG = """
+from datetime import datetime
+from airflow.sdk import dag, task
+
+@dag(dag_id="always_fails", schedule=None, start_date=datetime(2021, 1, 1), catchup=False)
+def always_fails():
+    @task
+    def fine():
+        return 1
+
+    @task
+    def broken(value):
+        raise ValueError("the data is wrong")
+
+    broken(fine())
+
+always_fails()
+"""
+
+
+def test_a_failing_dag_run_says_which_task_and_where_the_log_is(tmp_path):
+    (tmp_path / "always_fails.py").write_text(FAILING_DAG)
+    with pytest.raises(orchestration.DagRunFailed, match=r"2021-01-01: broken\)") as failure:
+        orchestration.run_dag("always_fails", ["2021-01-01"], folder=tmp_path)
+    assert "the data is wrong" in str(failure.value)  # the end of the log is in the message
+
+
+def test_unknown_dag():
+    with pytest.raises(orchestration.DagRunFailed, match="lake_ingest"):
+        orchestration.find_dag("no_such_dag")
+
+
+def test_standalone_serves_the_ui(settings):
+    port = free_port()
+    zoomcamp = Path(sys.executable).with_name("zoomcamp")
+    process = subprocess.Popen([str(zoomcamp), "airflow", "standalone", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline, health = time.monotonic() + 180, None
+        while time.monotonic() < deadline and health is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as r:
+                    health = r.read().decode()
+            except OSError:
+                time.sleep(2)
+        assert health and '"metadatabase":{"status":"healthy"}' in health.replace(" ", "")
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=60)
