@@ -2,6 +2,7 @@
 # The system programs the course runs on, beside Python: PostgreSQL server binaries (week 1 on),
 # Java 17+ (Spark, week 5) and Python's venv module. As root on Debian/Ubuntu they are installed
 # with apt-get; otherwise this prints the command to run. Fast when everything is there.
+# Optional: Debian's chromium, for the registration app's browser test (skipped without it).
 set -euo pipefail
 
 missing=()
@@ -18,17 +19,25 @@ java_ok() {
 pg_found || missing+=(postgresql)
 java_ok || missing+=(openjdk-17-jre-headless)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+optional=()
+[ -x /usr/bin/chromium ] || optional+=(chromium)
 
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "system-deps: installing ${missing[*]} with apt-get"
+  echo "system-deps: installing ${missing[*]} ${optional[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
+  apt-get update -qq || [ ${#missing[@]} -eq 0 ]
   # Java 17 is openjdk-17 on Debian 12 / Ubuntu 22.04+; newer releases only ship later JDKs.
-  if ! apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
+  if [ ${#missing[@]} -gt 0 ] && ! apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
     apt-get install -y -qq --no-install-recommends "${missing[@]/openjdk-17-jre-headless/default-jre-headless}"
   fi
+  if [ ${#optional[@]} -gt 0 ] && ! apt-get install -y -qq --no-install-recommends "${optional[@]}"; then
+    echo "system-deps: could not install ${optional[*]} (optional: the registration browser test is skipped)" >&2
+  fi
+elif [ ${#missing[@]} -eq 0 ]; then
+  echo "system-deps: optional ${optional[*]} is missing (the registration browser test is skipped without it):" >&2
+  echo "    sudo apt-get install ${optional[*]}" >&2
 else
   echo "system-deps: missing ${missing[*]}. Install them with:" >&2
   echo "    sudo apt-get install ${missing[*]}" >&2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -34,6 +35,8 @@ airflow_app = typer.Typer(help="Airflow on this machine with the course's DAGs (
                           no_args_is_help=True)
 app.add_typer(airflow_app, name="airflow")
 app.add_typer(dbt_app, name="dbt")
+registration_app = typer.Typer(help="The course's registration web app (registration/).", no_args_is_help=True)
+app.add_typer(registration_app, name="registration")
 
 out = Console()
 err = Console(stderr=True)
@@ -318,6 +321,44 @@ def dbt_run(ctx: typer.Context, target: TargetOption = "dev"):
     raise typer.Exit(0 if result.success else 1)
 
 
+# --- registration ---------------------------------------------------------------------------------
+
+@registration_app.command("serve")
+def registration_serve(
+    host: Annotated[str, typer.Option(help="address to listen on (127.0.0.1: this machine only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    rate_limit: Annotated[
+        int | None, typer.Option(help="submissions per client IP per minute, 0 = none (default: settings)")
+    ] = None,
+    behind_proxy: Annotated[
+        bool, typer.Option(help="trust X-Forwarded-For/-Proto from a reverse proxy on 127.0.0.1")
+    ] = False,
+):
+    """Run the registration app (migrates its database first; Ctrl+C stops it)."""
+    from registration.app import serve
+
+    serve(host, port, rate_limit=rate_limit, behind_proxy=behind_proxy, announce=print)
+
+
+@registration_app.command("hash-password")
+def registration_hash_password(
+    stdin: Annotated[bool, typer.Option("--stdin", help="read the password from standard input")] = False,
+):
+    """Make the instructor password's hash for ZOOMCAMP_REGISTRATION_PASSWORD_HASH (printed on stdout)."""
+    from registration.security import hash_password
+
+    if stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Instructor password", hide_input=True, confirmation_prompt=True)
+    hashed = hash_password(password)
+    print(hashed)
+    err.print("Set it (single quotes keep the shell out of it), then restart the app:\n"
+              f"    export ZOOMCAMP_REGISTRATION_PASSWORD_HASH='{hashed}'\n"
+              f"or in zoomcamp.toml:\n    [registration]\n    password_hash = \"{hashed}\"",
+              markup=False, highlight=False, soft_wrap=True)
+
+
 # --- doctor / settings ----------------------------------------------------------------------------
 
 @app.command()
@@ -342,6 +383,8 @@ def show_settings():
     table = Table("setting", "value")
     for name in s.__dataclass_fields__:
         value = getattr(s, name)
+        if name.endswith("database_url") and value:
+            value = re.sub(r"//([^/:@]*):[^/@]*@", r"//\1:***@", value)  # the URL's password
         table.add_row(name, "***" if "password" in name else str(value))
     out.print(table)
 

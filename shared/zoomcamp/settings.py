@@ -81,6 +81,16 @@ class Settings:
     gcs_bucket: str | None = None
     bq_dataset: str = "trips_data_all"
 
+    # The registration app (registration/, `zoomcamp registration serve`); [registration] in zoomcamp.toml.
+    # A SQLAlchemy URL; None = the SQLite file <home>/registration/registration.db.
+    registration_database_url: str | None = None
+    # From `zoomcamp registration hash-password`; unset = the instructor page is off (there is no default).
+    registration_password_hash: str | None = None
+    # Cohorts offered on the form: comma-separated, or a TOML list.
+    registration_cohorts: str = "2026"
+    # Submissions per client IP per minute; 0 = no limit.
+    registration_rate_limit: int = 10
+
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise SettingsError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
@@ -124,6 +134,8 @@ def _convert(name: str, raw: Any, source: str) -> Any:
             return None if raw == "" else int(raw)
         if "float" in kind:
             return float(raw)
+        if isinstance(raw, list):  # a TOML list for a comma-separated setting
+            return ",".join(str(item) for item in raw)
     except ValueError:
         raise SettingsError(f"{source}: {name} must be a number, not {raw!r}") from None
     return str(raw)

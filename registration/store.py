@@ -1,0 +1,203 @@
+"""Where registrations are kept: the SQLAlchemy model, the engine (SQLite file or PostgreSQL) and migrations.
+
+Every query goes through SQLAlchemy with bound parameters; no SQL is built from strings. The unique constraint
+on ``email_normalized`` is what makes a second registration of one address impossible, even when two arrive
+in the same millisecond: the database refuses the second insert and the app says "already registered".
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .config import RegistrationError
+from .forms import Submission
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# A reference people can read out: no 0/O, 1/I/L. 10 characters = about 49 bits, not guessable.
+_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+class Base(DeclarativeBase):
+    # Named constraints: the same names on SQLite and PostgreSQL, so migrations can refer to them.
+    metadata = sa.MetaData(naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+
+
+class Registration(Base):
+    __tablename__ = "registrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    email: Mapped[str] = mapped_column(sa.String(254))  # as typed (trimmed)
+    email_normalized: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    country: Mapped[str] = mapped_column(sa.String(2), index=True)
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    experience: Mapped[str] = mapped_column(sa.String(20), index=True)
+    role: Mapped[str] = mapped_column(sa.String(30))
+    cloud: Mapped[str] = mapped_column(sa.String(10))
+    # Added by migration 0002: registrations from before it have none.
+    heard_from: Mapped[str | None] = mapped_column(sa.String(20))
+    cohort: Mapped[str] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+EXPORT_COLUMNS = ("reference", "created_at", "name", "email", "country", "timezone", "experience", "role", "cloud",
+                  "heard_from", "cohort")
+
+
+def new_reference() -> str:
+    return "ZC-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(10))
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<not a database URL>"
+
+
+def make_engine(url: str) -> sa.Engine:
+    try:
+        parsed = sa.make_url(url)
+    except ArgumentError:
+        raise RegistrationError(
+            f"registration_database_url is not a database URL: {url!r} (e.g. sqlite:///path/registration.db or "
+            "postgresql+psycopg2://user:password@127.0.0.1:5432/registration)") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Writers wait for each other (up to 30 s) instead of failing with "database is locked".
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False},
+                                  pool_size=10, max_overflow=20)
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer, nor it them
+            cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: commits survive a crash of the app
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    try:
+        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    except NoSuchModuleError:
+        raise RegistrationError(f"no driver for {parsed.drivername!r} in {safe_url(url)}: "
+                                "use sqlite:///... or postgresql+psycopg2://...") from None
+
+
+def alembic_config(connection: sa.Connection | None = None):
+    from alembic.config import Config as AlembicConfig
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+@dataclass
+class Counts:
+    total: int
+    by_country: list[tuple[str, int]]
+    by_experience: list[tuple[str, int]]
+
+
+class Store:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+
+    # Schema ----------------------------------------------------------------------------------------------
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema up to ``revision`` (Alembic; rows are kept). Safe to run on every start."""
+        from alembic import command
+
+        try:
+            with self.engine.begin() as conn:
+                command.upgrade(alembic_config(conn), revision)
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise RegistrationError(f"cannot use the registration database {safe_url(self.url)}: {reason}") from None
+
+    def revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    # Writes ----------------------------------------------------------------------------------------------
+    def register(self, sub: Submission) -> str | None:
+        """Store a registration; its reference, or None when the address is already registered."""
+        values = {"name": sub.name, "email": sub.email, "email_normalized": sub.email_normalized,
+                  "country": sub.country, "timezone": sub.timezone, "experience": sub.experience, "role": sub.role,
+                  "cloud": sub.cloud, "heard_from": sub.heard_from, "cohort": sub.cohort}
+        for _ in range(3):  # a clash of random references is next to impossible; try again if it happens
+            reference = new_reference()
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(sa.insert(Registration).values(
+                        reference=reference, created_at=datetime.now(UTC), **values))
+                return reference
+            except IntegrityError:
+                if self.is_registered(sub.email_normalized):
+                    return None
+        raise RuntimeError("could not store the registration (reference clashes); try again")
+
+    # Reads -----------------------------------------------------------------------------------------------
+    def is_registered(self, email_normalized: str) -> bool:
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(Registration.id).where(
+                Registration.email_normalized == email_normalized)).first()
+        return found is not None
+
+    @staticmethod
+    def _matching(query: str):
+        select = sa.select(Registration)
+        query = query.strip().lower()
+        if query:
+            # LIKE with the user's % and _ escaped: a search for "50%" finds "50%", not everything.
+            select = select.where(sa.or_(*(sa.func.lower(column).contains(query, autoescape=True) for column in (
+                Registration.name, Registration.email_normalized, Registration.country, Registration.reference,
+                Registration.cohort))))
+        return select
+
+    def search(self, query: str = "", page: int = 1, per_page: int = 50) -> tuple[list[Registration], int]:
+        select = self._matching(query)
+        with self.engine.connect() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(select.subquery())).scalar_one()
+            rows = conn.execute(select.order_by(Registration.id.desc())
+                                .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
+        return list(rows), total
+
+    def export_rows(self, query: str = "") -> list:
+        with self.engine.connect() as conn:
+            return list(conn.execute(self._matching(query).order_by(Registration.id)).all())
+
+    def counts(self) -> Counts:
+        def grouped(conn, column):
+            rows = conn.execute(sa.select(column, sa.func.count()).group_by(column)
+                                .order_by(sa.func.count().desc(), column)).all()
+            return [(value, n) for value, n in rows]
+
+        with self.engine.connect() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(Registration)).scalar_one()
+            return Counts(total, grouped(conn, Registration.country), grouped(conn, Registration.experience))
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(sa.select(1))
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,80 @@
+"""End to end in a real browser: Debian's headless Chromium, driven by Playwright, with JavaScript switched
+off (the app must not need it). Fill in the form, see the confirmation, find the row on the instructor page.
+Screenshots go to .zoomcamp-test/artifacts/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from registration_support import PASSWORD, Server, artifacts, count_rows
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed: `make setup` installs it when run as root "
+                    "(or: sudo apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    running = Server(tmp_path, f"sqlite:///{tmp_path / 'registration.db'}", rate_limit=10).start()
+    yield running
+    running.stop()
+
+
+def test_register_and_find_the_row_in_a_browser_without_javascript(browser, server):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.goto(server.url + "/")
+    assert page.title().startswith("Register")
+
+    # Leave a field out first: the browser's own check stops the submission...
+    page.get_by_label("Name", exact=True).fill("Katherine <b>Johnson</b>")
+    page.get_by_label("Email", exact=True).fill("  Katherine.Johnson@Example.com ")
+    page.get_by_role("button", name="Register").click()
+    assert page.url == server.url + "/" and count_rows(server.database_url) == 0
+    # ...then everything, as a person would: by the labels.
+    page.get_by_label("Country", exact=True).select_option(label="United States")
+    page.get_by_label("Time zone", exact=True).select_option("America/New_York")
+    page.get_by_label("Advanced: I work with data pipelines every day").check()
+    page.get_by_label("Role", exact=True).select_option(label="Data scientist")
+    page.get_by_label("Amazon Web Services (AWS)").check()
+    page.get_by_label("How did you hear about the course?").select_option(label="YouTube")
+    page.get_by_label("Cohort", exact=True).select_option("2026")
+    page.get_by_label("I agree").check()
+    page.screenshot(path=artifacts() / "registration-form.png", full_page=True)
+    page.get_by_role("button", name="Register").click()
+
+    page.get_by_role("heading", name="You are registered").wait_for()
+    reference = page.locator("#reference").inner_text()
+    assert reference.startswith("ZC-") and len(reference) == 13
+    assert "Katherine <b>Johnson</b>" in page.locator("main").inner_text()  # shown as text, not bold
+    assert page.locator("main b").count() == 0
+    page.screenshot(path=artifacts() / "registration-confirmation.png", full_page=True)
+
+    # The instructor logs in and finds the row.
+    page.goto(server.url + "/instructor")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Registrations").wait_for()
+    row = page.locator("tbody tr", has_text=reference)
+    assert row.count() == 1
+    cells = row.locator("td").all_inner_texts()
+    assert cells[2:10] == ["Katherine <b>Johnson</b>", "Katherine.Johnson@Example.com", "United States",
+                          "America/New_York", "Advanced", "Data scientist", "AWS", "YouTube"]
+    assert page.locator("svg[role=img]").count() == 2
+    page.screenshot(path=artifacts() / "registration-instructor.png", full_page=True)
+    context.close()
+    assert count_rows(server.database_url) == 1
+    for name in ("form", "confirmation", "instructor"):
+        assert (artifacts() / f"registration-{name}.png").stat().st_size > 10_000

@@ -1,0 +1,97 @@
+"""The registration app as a real server process on 127.0.0.1, on SQLite and on the session's PostgreSQL:
+200 concurrent submissions, 50 concurrent duplicates, a restart, and the load script's figures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+
+import pytest
+from registration_support import VALID, ZOOMCAMP, Server, artifacts, count_rows, instructor_csv, postgres_url, token
+
+from registration import load_test
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_figures():
+    """The figures of this run only, in .zoomcamp-test/artifacts/registration-load.txt."""
+    (artifacts() / "registration-load.txt").unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.stack)])
+def server(request, tmp_path_factory):
+    home = tmp_path_factory.mktemp(f"registration-{request.param}")
+    url = (f"sqlite:///{home / 'registration.db'}" if request.param == "sqlite"
+           else postgres_url("registration_test_server"))
+    running = Server(home, url).start()
+    running.backend = request.param
+    yield running
+    running.stop()
+
+
+def figures(line: str) -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in line.split())
+
+
+def test_200_concurrent_submissions_make_200_rows(server):
+    before = count_rows(server.database_url)
+    result = subprocess.run([sys.executable, "-m", "registration.load_test", "--url", server.url, "-n", "200"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = figures(result.stdout.strip().splitlines()[-1])
+    assert (last["submissions"], last["created"], last["errors"]) == ("200", "200", "0")
+    assert float(last["submissions_per_s"]) > 0 and 0 < float(last["p95_ms"]) < 30_000
+    assert count_rows(server.database_url) == before + 200
+    assert count_rows(server.database_url, "WHERE email_normalized LIKE 'load-%'") == 200
+    with open(artifacts() / "registration-load.txt", "a") as f:
+        f.write(f"{server.backend} 200 unique: {result.stdout.strip().splitlines()[-1]}\n")
+
+
+def test_50_concurrent_duplicates_make_one_row(server):
+    result = load_test.run(server.url, 50, same_email="Same.Person@Example.com")
+    assert result.errors == []
+    assert (result.created, result.already_registered) == (1, 49)
+    where = "WHERE email_normalized = :email"
+    assert count_rows(server.database_url, where, {"email": "same.person@example.com"}) == 1
+    with open(artifacts() / "registration-load.txt", "a") as f:
+        f.write(f"{server.backend} 50 duplicates: {result.summary()}\n")
+
+
+def test_a_restart_loses_nothing(server):
+    before = {(r["reference"], r["email"]) for r in instructor_csv(server.url)}
+    assert len(before) == count_rows(server.database_url) >= 201
+    # A clean shutdown on SIGTERM (uvicorn finishes, then exits by the signal it got).
+    assert server.stop() in (0, -signal.SIGTERM) and "Finished server process" in server.log.read_text()
+    server.start()
+    after = {(r["reference"], r["email"]) for r in instructor_csv(server.url)}
+    assert after == before
+    # And it keeps taking registrations on the same database.
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    html = opener.open(server.url + "/", timeout=30).read().decode()
+    form = {**VALID, "email": "after.restart@example.com", "csrf_token": token(html)}
+    response = opener.open(urllib.request.Request(server.url + "/register",
+                                                  data=urllib.parse.urlencode(form).encode()), timeout=30)
+    assert response.status == 201
+    assert count_rows(server.database_url) == len(before) + 1
+
+
+def test_the_load_script_stays_on_this_machine():
+    result = subprocess.run([sys.executable, "-m", "registration.load_test", "--url", "http://192.0.2.1:8000"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "loopback only" in result.stderr
+
+
+def test_a_busy_port_is_one_clear_line(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([ZOOMCAMP, "registration", "serve", "--port", str(port)], capture_output=True,
+                                text=True, timeout=60, env={**os.environ, "ZOOMCAMP_HOME": str(tmp_path)})
+    assert result.returncode == 2 and f"port {port}" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr
