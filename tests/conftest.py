@@ -83,3 +83,9 @@ def scratch_home(settings):
     yield path
     remove_stack_files(settings.replace(home=path))
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory):
+    """A temporary AIRFLOW_HOME for the session: its SQLite metadata DB is created by the first DAG run."""
+    return tmp_path_factory.mktemp("airflow")

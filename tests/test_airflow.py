@@ -25,7 +25,7 @@ def test_there_are_dags():
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: f"{p.parents[2].name}/{p.name}")
-def test_dag_integrity(path, settings):
+def test_dag_integrity(path, settings, airflow_home):
     """Each DAG file imports without errors in Airflow's own DagBag, defines exactly the DAG it is named after, and
     has the house conventions: retries, tags, no catchup surprise, no top-level library work."""
     script = f"""
@@ -37,7 +37,7 @@ print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}
     "retries": [t.retries for t in dag.tasks] if dag else [], "tags": sorted(dag.tags) if dag else [],
     "catchup": dag.catchup if dag else None}}))
 """
-    env = {**os.environ, **orchestration.environment(settings)}
+    env = {**os.environ, **orchestration.environment(settings, airflow_home=airflow_home)}
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     import json
@@ -52,10 +52,10 @@ print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}
     assert not any(m.startswith("zoomcamp") for m in top_level)
 
 
-def test_lake_ingest_backfills_three_months(settings, tmp_path, monkeypatch):
+def test_lake_ingest_backfills_three_months(settings, tmp_path, monkeypatch, airflow_home):
     lake_url = str(tmp_path / "lake")
     monkeypatch.setenv("ZOOMCAMP_LAKE_URL", lake_url)
-    runs = orchestration.run_dag("lake_ingest", ["2021-01-01", "2021-02-01", "2021-03-01"])
+    runs = orchestration.run_dag("lake_ingest", ["2021-01-01", "2021-02-01", "2021-03-01"], airflow_home=airflow_home)
     assert [r.state for r in runs] == ["success"] * 3
     assert all(set(r.tasks.values()) == {"success"} and len(r.tasks) == 8 for r in runs)
     lake = Lake(settings, url=lake_url)
@@ -64,7 +64,7 @@ def test_lake_ingest_backfills_three_months(settings, tmp_path, monkeypatch):
     assert lake.path("_catalog/yellow.json") in lake.fs.find(lake.path("_catalog"))
     # Idempotent: a second run of a month leaves the same rows.
     rows = lake.dataset("green").count_rows()
-    orchestration.run_dag("lake_ingest", ["2021-02-01"])
+    orchestration.run_dag("lake_ingest", ["2021-02-01"], airflow_home=airflow_home)
     assert lake.dataset("green").count_rows() == rows and lake.leftovers() == []
 
 
@@ -88,10 +88,10 @@ always_fails()
 """
 
 
-def test_a_failing_dag_run_says_which_task_and_where_the_log_is(tmp_path):
+def test_a_failing_dag_run_says_which_task_and_where_the_log_is(tmp_path, airflow_home):
     (tmp_path / "always_fails.py").write_text(FAILING_DAG)
     with pytest.raises(orchestration.DagRunFailed, match=r"2021-01-01: broken\)") as failure:
-        orchestration.run_dag("always_fails", ["2021-01-01"], folder=tmp_path)
+        orchestration.run_dag("always_fails", ["2021-01-01"], folder=tmp_path, airflow_home=airflow_home)
     assert "the data is wrong" in str(failure.value)  # the end of the log is in the message
 
 

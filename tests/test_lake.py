@@ -138,6 +138,15 @@ def test_reading_a_type_the_lake_does_not_have_says_what_to_do(lake):
         lake.dataset("fhv")
 
 
+def test_backend_gcp_uses_application_default_credentials(settings, tmp_path, monkeypatch):
+    # No credentials here (and none looked up from the metadata server): the error says what to run.
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "none.json"))
+    gcp = settings.replace(backend="gcp", gcp_project="my-project-123", gcs_bucket="my-project-123-data-lake")
+    with pytest.raises(LakeError, match="gcloud auth application-default login"):
+        Lake(gcp)
+    assert Lake(gcp, url=str(tmp_path / "lake")).protocol == ""  # a folder lake needs no cloud at all
+
+
 def test_the_emulator_lake_needs_the_stack(scratch_settings):
     with pytest.raises(LakeError, match="zoomcamp stack up"):
         Lake(scratch_settings)

@@ -116,7 +116,14 @@ class Lake:
         if self.url.startswith(("gs://", "gcs://")):
             bucket = self.url.split("://", 1)[1].split("/", 1)[0]
             if self.settings.backend == "gcp":  # real GCS, Application Default Credentials
-                fs = _gcs_filesystem()(project=self.settings.gcp_project, token="google_default")
+                from google.auth.exceptions import DefaultCredentialsError
+
+                try:
+                    fs = _gcs_filesystem()(project=self.settings.gcp_project, token="google_default")
+                except DefaultCredentialsError:
+                    raise LakeError("backend = 'gcp' uses your Application Default Credentials, and there are none "
+                                    "on this machine: run `gcloud auth application-default login` (no key file "
+                                    "needed)") from None
             else:
                 from .stack.gcs import Gcs
 

@@ -51,11 +51,12 @@ def find_dag(dag_id: str, extra: Path | None = None) -> Path:
     raise DagRunFailed(f"no DAG {dag_id!r}: the course's DAGs are {', '.join(known) or 'none yet'}")
 
 
-def environment(settings: Settings | None = None, *, port: int | None = None,
-                extra: Path | None = None) -> dict[str, str]:
-    """The environment Airflow runs with (on top of this process's, which carries the ZOOMCAMP_* settings)."""
+def environment(settings: Settings | None = None, *, port: int | None = None, extra: Path | None = None,
+                airflow_home: Path | None = None) -> dict[str, str]:
+    """The environment Airflow runs with (on top of this process's, which carries the ZOOMCAMP_* settings).
+    ``airflow_home`` defaults to ``<home>/airflow`` (tests give a temporary one)."""
     settings = settings or get_settings()
-    home = settings.home / "airflow"
+    home = Path(airflow_home or settings.home / "airflow")
     bundles = [{"name": folder.parents[1].name if folder.name == "dags" else folder.name,
                 "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
                 "kwargs": {"path": str(folder), "refresh_interval": 30}} for folder in dag_folders(extra)]
@@ -77,18 +78,18 @@ def environment(settings: Settings | None = None, *, port: int | None = None,
 
 
 def run_dag(dag_id: str, logical_dates: list[str], *, settings: Settings | None = None, folder: Path | None = None,
-            timeout: float = 900) -> list[DagRun]:
+            airflow_home: Path | None = None, timeout: float = 900) -> list[DagRun]:
     """Run ``dag_id`` once per logical date with ``dag.test()`` (all tasks in one process, in order, with the real
     operators) — how a DAG is tested and how a backfill is done on a laptop. Raises :class:`DagRunFailed` when a
     run does not succeed."""
     settings = settings or get_settings()
     find_dag(dag_id, folder)
-    logs = settings.home / "airflow" / "logs"
+    logs = Path(airflow_home or settings.home / "airflow") / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_file = logs / f"test-{dag_id}.log"
     with open(log_file, "w") as log:
         process = subprocess.run([sys.executable, "-m", "zoomcamp.orchestration", dag_id, *logical_dates],
-                                 env={**os.environ, **environment(settings, extra=folder),
+                                 env={**os.environ, **environment(settings, extra=folder, airflow_home=airflow_home),
                                       "ZOOMCAMP_DAG_FOLDER": str(folder or "")}, stdout=log, stderr=subprocess.STDOUT,
                                  text=True, timeout=timeout, cwd=project_root())
     output = log_file.read_text(errors="replace")
@@ -104,12 +105,13 @@ def run_dag(dag_id: str, logical_dates: list[str], *, settings: Settings | None 
     return runs
 
 
-def describe_dag(dag_id: str, *, settings: Settings | None = None) -> dict:
+def describe_dag(dag_id: str, *, settings: Settings | None = None, airflow_home: Path | None = None) -> dict:
     """A DAG's shape as Airflow parsed it: schedule, tags, and each task's operator, retries and downstream tasks."""
     settings = settings or get_settings()
     find_dag(dag_id)
     process = subprocess.run([sys.executable, "-m", "zoomcamp.orchestration", "--describe", dag_id],
-                             env={**os.environ, **environment(settings)}, capture_output=True, text=True,
+                             env={**os.environ, **environment(settings, airflow_home=airflow_home)},
+                             capture_output=True, text=True,
                              cwd=project_root())
     lines = [line for line in process.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if process.returncode != 0 or not lines:
