@@ -25,6 +25,7 @@ from .errors import CourseError
 ENV_PREFIX = "ZOOMCAMP_"
 BACKENDS = ("local", "gcp")
 DATA_SOURCES = ("sample", "download")
+SPARK_MASTERS = ("local", "spark://", "yarn", "k8s://")
 
 
 class SettingsError(CourseError, ValueError):
@@ -81,6 +82,10 @@ class Settings:
     gcs_bucket: str | None = None
     bq_dataset: str = "trips_data_all"
 
+    # Spark (week 5): where SparkSessions and spark-submit send work. local[*] = this process, one thread per core;
+    # spark://127.0.0.1:7077 = a standalone cluster (zoomcamp spark cluster-up); yarn on Dataproc.
+    spark_master: str = "local[*]"
+
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise SettingsError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
@@ -92,6 +97,9 @@ class Settings:
             port = getattr(self, name)
             if port is not None and not 0 < port < 65536:
                 raise SettingsError(f"{name} must be between 1 and 65535, not {port}")
+        if not self.spark_master.startswith(SPARK_MASTERS):
+            raise SettingsError(f"spark_master must start with one of {', '.join(SPARK_MASTERS)}, "
+                                f"not {self.spark_master!r}")
         if self.sample_rows < 1:
             raise SettingsError(f"sample_rows must be at least 1, not {self.sample_rows}")
         if self.backend == "gcp" and not (self.gcp_project and self.gcs_bucket):
