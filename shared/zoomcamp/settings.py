@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,7 +26,8 @@ from .errors import CourseError
 ENV_PREFIX = "ZOOMCAMP_"
 BACKENDS = ("local", "gcp")
 DATA_SOURCES = ("sample", "download")
-SPARK_MASTERS = ("local", "spark://", "yarn", "k8s://")
+# local, local[4], local[*], local[4,2] (with retries), spark://host:port, yarn, k8s://host:port
+SPARK_MASTER = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|spark://\S+|yarn|k8s://\S+")
 
 
 class SettingsError(CourseError, ValueError):
@@ -97,8 +99,8 @@ class Settings:
             port = getattr(self, name)
             if port is not None and not 0 < port < 65536:
                 raise SettingsError(f"{name} must be between 1 and 65535, not {port}")
-        if not self.spark_master.startswith(SPARK_MASTERS):
-            raise SettingsError(f"spark_master must start with one of {', '.join(SPARK_MASTERS)}, "
+        if not SPARK_MASTER.fullmatch(self.spark_master):
+            raise SettingsError("spark_master must be local[*], local[N], spark://host:port, yarn or k8s://..., "
                                 f"not {self.spark_master!r}")
         if self.sample_rows < 1:
             raise SettingsError(f"sample_rows must be at least 1, not {self.sample_rows}")
