@@ -414,9 +414,12 @@ def measure(spark: SparkSession, label: str = "work") -> Iterator[Measured]:
         for a in attempts:
             if a["status"] != "COMPLETE":
                 continue  # skipped: its output was reused from an earlier stage
-            stages.append({"stage": stage_id, "name": a["name"].split(" at ")[0], "tasks": a["numTasks"],
+            reads = "reads a shuffle" if a["shuffleReadRecords"] else "reads files" if a["inputRecords"] else "reads"
+            writes = ", writes a shuffle" if a["shuffleWriteRecords"] else ""
+            stages.append({"stage": stage_id, "does": reads + writes, "tasks": a["numTasks"],
                            "input_records": a["inputRecords"], "shuffle_read_records": a["shuffleReadRecords"],
                            "shuffle_write_records": a["shuffleWriteRecords"],
+                           "shuffle_write_bytes": a["shuffleWriteBytes"],
                            "seconds": a["executorRunTime"] / 1000})
             for t in _rest(spark, f"stages/{stage_id}/{a['attemptId']}/taskList?length=100000"):
                 metrics = t.get("taskMetrics", {})
@@ -425,8 +428,8 @@ def measure(spark: SparkSession, label: str = "work") -> Iterator[Measured]:
                               "records": metrics.get("inputMetrics", {}).get("recordsRead", 0)
                               + shuffle.get("recordsRead", 0),
                               "shuffle_bytes": shuffle.get("remoteBytesRead", 0) + shuffle.get("localBytesRead", 0)})
-    result.stages = pd.DataFrame(stages, columns=["stage", "name", "tasks", "input_records", "shuffle_read_records",
-                                                  "shuffle_write_records", "seconds"])
+    result.stages = pd.DataFrame(stages, columns=["stage", "does", "tasks", "input_records", "shuffle_read_records",
+                                                  "shuffle_write_records", "shuffle_write_bytes", "seconds"])
     result.tasks = pd.DataFrame(tasks, columns=["stage", "task", "ms", "records", "shuffle_bytes"])
 
 
