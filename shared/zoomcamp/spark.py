@@ -34,7 +34,6 @@ import urllib.request
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,8 +50,8 @@ if TYPE_CHECKING:  # pyspark is imported when a function needs it: `import zoomc
 
 LOCAL_IP = "127.0.0.1"
 MIN_JAVA = 17
-# C1 JIT only, serial GC: a JVM that starts and runs small jobs about twice as fast on a laptop (measured in
-# bench/spark_report.py); long jobs on big data want the full JIT (quick_start=False).
+# C1 JIT only, serial GC: on a laptop the JVM starts ~40% faster and small jobs' first runs take half the time; on
+# millions of rows the full JIT wins by ~25% (bench/spark_report.py), so big jobs pass quick_start=False.
 QUICK_START_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 REVENUE_JOB = project_root() / "week_5_batch" / "jobs" / "revenue_report.py"
 WAREHOUSE_TABLE = "reports.monthly_zone_revenue"
@@ -637,13 +636,7 @@ class Cluster(Service):
             self.stop()
 
 
-def months_of(report: DataFrame) -> list[str]:
-    """The months a report holds (``YYYY-MM``), for checks."""
-    return sorted({d.strftime("%Y-%m") for (d,) in report.select("revenue_month").distinct().collect()
-                   if isinstance(d, date)})
-
-
 __all__ = ["QUICK_START_JAVA_OPTIONS", "REPORT_COLUMNS", "REVENUE_JOB", "REVENUE_SQL", "WAREHOUSE_TABLE", "Cluster",
-           "Measured", "SparkError", "Submitted", "check_java", "local_lake", "measure", "months_of", "read_trips",
+           "Measured", "SparkError", "Submitted", "check_java", "local_lake", "measure", "read_trips",
            "read_zones", "report_path", "revenue_report", "session", "spark_home", "struct_type", "submit",
            "to_warehouse"]
