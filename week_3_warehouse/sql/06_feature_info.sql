@@ -1,0 +1,1 @@
+SELECT * FROM ML.FEATURE_INFO(MODEL `${project}.${dataset}.tip_model`)
