@@ -26,15 +26,14 @@ Where the emulator (bqemulator 1.4) differs from BigQuery, this module bridges t
   is 1 minute there, 0 in BigQuery.
 - ``total_bytes_processed`` is always 0, and ``PARTITION BY``/``CLUSTER BY`` in DDL are not recorded (a table
   created through the API with ``time_partitioning`` is). The partition and cluster effect is measured locally
-  with DuckDB's profiler instead (:func:`write_layout`, :func:`scan_profile`).
+  instead: DuckDB reads the same rows laid out as BigQuery stores them, and every byte it reads is counted
+  (:func:`write_layout`, :func:`scan_profile`).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import string
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -391,43 +390,80 @@ def write_layout(table, folder: Path | str, *, partition_by: str | None = None, 
     return sorted(folder.rglob("*.parquet"))
 
 
-def scan_profile(con, sql: str) -> dict:
-    """Run ``sql`` in DuckDB with its profiler on and report what the parquet scans actually read: files opened (of
-    those the glob matched), rows scanned (row groups skipped by min/max statistics are not), and bytes read."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "profile.json"
-        con.execute("SET enable_profiling = 'json'")
-        con.execute(f"SET profiling_output = '{out}'")
-        con.execute("SET custom_profiling_settings = '" + json.dumps(
-            {"OPERATOR_ROWS_SCANNED": "true", "TOTAL_BYTES_READ": "true", "EXTRA_INFO": "true",
-             "OPERATOR_TYPE": "true", "OPERATOR_NAME": "true", "OPERATOR_CARDINALITY": "true"}) + "'")
-        try:
-            result = con.execute(sql).fetchall()
-        finally:
-            con.execute("SET enable_profiling = 'no_output'")
-            con.execute("RESET profiling_output")
-        profile = json.loads(out.read_text())
-    scans = [node for node in _nodes(profile) if node.get("operator_type") == "TABLE_SCAN"]
-    files_read = files_total = 0
-    for node in scans:
-        scanning = node.get("extra_info", {}).get("Scanning Files", "")
-        if "/" in scanning:
-            read, total = scanning.split("/")
-            files_read, files_total = files_read + int(read), files_total + int(total)
-        else:
-            count = int(node.get("extra_info", {}).get("Total Files Read", 0) or 0)
-            files_read, files_total = files_read + count, files_total + count
-    return {"result": result, "files_read": files_read, "files_total": files_total,
-            "rows_scanned": sum(int(n.get("operator_rows_scanned", 0)) for n in scans),
-            "bytes_read": int(profile.get("total_bytes_read", 0))}
+class CountingFileSystem:
+    """A local filesystem for DuckDB that records every byte range DuckDB reads (``counted:///path``)."""
+
+    def __new__(cls):
+        from fsspec.implementations.local import LocalFileSystem
+
+        class _Counting(LocalFileSystem):
+            protocol = "counted"
+            root_marker = "/"
+
+            def __init__(self):
+                super().__init__(skip_instance_cache=True)
+                self.reads: list[tuple[str, int, int]] = []  # (path, start, end)
+
+            @classmethod
+            def _strip_protocol(cls, path):
+                path = str(path)
+                return LocalFileSystem._strip_protocol(path.removeprefix("counted://"))
+
+            def _open(self, path, mode="rb", **kwargs):
+                handle = super()._open(path, mode, **kwargs)
+                reads, read = self.reads, handle.read
+
+                def counted_read(n=-1):
+                    start = handle.tell()
+                    data = read(n)
+                    reads.append((str(path), start, start + len(data)))
+                    return data
+
+                handle.read = counted_read
+                return handle
+
+        return _Counting()
 
 
-def _nodes(node: dict):
-    yield node
-    for child in node.get("children", []):
-        yield from _nodes(child)
+def counted(path: Path | str) -> str:
+    """A local path as DuckDB should name it for :func:`scan_profile` to count its reads."""
+    return "counted://" + str(Path(path).resolve())
 
 
-__all__ = ["ExternalTable", "Warehouse", "WarehouseError", "client", "external_table_as_view", "is_emulator",
-           "local_glob", "parse_external_table", "render", "scan_profile", "sql_file", "statements", "tlc_schema",
-           "to_frame", "write_layout"]
+def scan_profile(sql: str, files: list[Path] | None = None) -> dict:
+    """Run ``sql`` in a fresh DuckDB that reads ``counted://`` paths through a :class:`CountingFileSystem`, and report
+    what it actually read from disk: bytes, files (of ``files``, the layout's files) and row groups whose data it
+    touched. DuckDB skips a file when the folder names rule it out (partition pruning) and a row group when its
+    min/max statistics do (what clustering makes effective); both show up here as data never read."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    fs = CountingFileSystem()
+    with duckdb.connect() as con:
+        con.execute("SET enable_external_file_cache = false")  # count reads from disk, not DuckDB's cache
+        con.register_filesystem(fs)
+        result = con.execute(sql).fetchall()
+    files = [Path(f).resolve() for f in files or []]
+    groups_total = groups_read = 0
+    files_read: set[str] = set()
+    for file in files:
+        meta = pq.read_metadata(file)
+        ranges = [(start, end) for p, start, end in fs.reads if Path(p) == file and end > start]
+        for i in range(meta.num_row_groups):
+            group = meta.row_group(i)
+            first = min(min(c.data_page_offset, c.dictionary_page_offset or c.data_page_offset)
+                        for c in (group.column(j) for j in range(group.num_columns)))
+            last = max(c.data_page_offset + c.total_compressed_size
+                       for c in (group.column(j) for j in range(group.num_columns)))
+            groups_total += 1
+            if any(start < last and end > first for start, end in ranges):
+                groups_read += 1
+                files_read.add(str(file))
+    return {"result": result, "bytes_read": sum(end - start for _, start, end in fs.reads),
+            "files_read": len(files_read), "files_total": len(files),
+            "row_groups_read": groups_read, "row_groups_total": groups_total}
+
+
+__all__ = ["CountingFileSystem", "ExternalTable", "Warehouse", "WarehouseError", "client", "counted",
+           "external_table_as_view", "is_emulator", "local_glob", "parse_external_table", "render", "scan_profile",
+           "sql_file", "statements", "tlc_schema", "to_frame", "write_layout"]
