@@ -349,9 +349,32 @@ class Warehouse:
             described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [files]).fetchall()
         return [(name, "INT64") for name, *_ in described if name not in names]
 
+    def load_csv_file(self, path: Path | str, table: str, kind: str):
+        """A load job from a file on this machine (an upload, as ``bq load`` does), with the kind's schema."""
+        from google.cloud import bigquery
+
+        config = bigquery.LoadJobConfig(source_format=bigquery.SourceFormat.CSV, skip_leading_rows=1,
+                                        schema=tlc_schema(kind), write_disposition="WRITE_TRUNCATE")
+        with open(path, "rb") as f:
+            job = self.client.load_table_from_file(f, self.table_id(table), job_config=config)
+        job.result()
+        return job
+
+    def create_partitioned_table(self, name: str, like: str, field: str, cluster_by: list[str] | None = None):
+        """An empty table with ``like``'s schema, partitioned by day on ``field`` and clustered, declared through
+        the API (what Terraform's ``google_bigquery_table`` does). Replaces an existing table of that name."""
+        from google.cloud import bigquery
+
+        table = bigquery.Table(self.table_id(name), schema=self.client.get_table(self.table_id(like)).schema)
+        table.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.DAY, field=field)
+        table.clustering_fields = cluster_by
+        self.client.delete_table(table, not_found_ok=True)
+        return self.client.create_table(table)
+
     def load_rows(self, table: str, rows: list[dict]) -> list:
         """Streaming inserts (``tabledata.insertAll``): rows are queryable at once; errors come back per row."""
-        return self.client.insert_rows_json(self.table_id(table), rows)
+        # A short timeout: the client retries server errors for 10 minutes by default.
+        return self.client.insert_rows_json(self.table_id(table), rows, timeout=30)
 
 
 def _hive_prefix(uri: str, keys: tuple[str, ...]) -> str:
@@ -432,9 +455,10 @@ def counted(path: Path | str) -> str:
 
 def scan_profile(sql: str, files: list[Path] | None = None) -> dict:
     """Run ``sql`` in a fresh DuckDB that reads ``counted://`` paths through a :class:`CountingFileSystem`, and report
-    what it actually read from disk: bytes, files (of ``files``, the layout's files) and row groups whose data it
-    touched. DuckDB skips a file when the folder names rule it out (partition pruning) and a row group when its
-    min/max statistics do (what clustering makes effective); both show up here as data never read."""
+    what it actually read from disk: bytes (all, and those inside row groups), files (of ``files``, the layout's
+    files) and row groups whose data it touched. DuckDB skips a file when the folder names rule it out (partition
+    pruning) and a row group when its min/max statistics do (what clustering makes effective); both show up here as
+    data never read."""
     import duckdb
     import pyarrow.parquet as pq
 
@@ -444,7 +468,7 @@ def scan_profile(sql: str, files: list[Path] | None = None) -> dict:
         con.register_filesystem(fs)
         result = con.execute(sql).fetchall()
     files = [Path(f).resolve() for f in files or []]
-    groups_total = groups_read = 0
+    groups_total = groups_read = data_bytes = 0
     files_read: set[str] = set()
     for file in files:
         meta = pq.read_metadata(file)
@@ -456,10 +480,13 @@ def scan_profile(sql: str, files: list[Path] | None = None) -> dict:
             last = max(c.data_page_offset + c.total_compressed_size
                        for c in (group.column(j) for j in range(group.num_columns)))
             groups_total += 1
-            if any(start < last and end > first for start, end in ranges):
+            overlap = sum(max(0, min(end, last) - max(start, first)) for start, end in ranges)
+            data_bytes += overlap
+            if overlap:
                 groups_read += 1
                 files_read.add(str(file))
     return {"result": result, "bytes_read": sum(end - start for _, start, end in fs.reads),
+            "data_bytes_read": data_bytes,  # of those, bytes inside row groups (the rest: footers, schema)
             "files_read": len(files_read), "files_total": len(files),
             "row_groups_read": groups_read, "row_groups_total": groups_total}
 
