@@ -1,1 +1,0 @@
-SELECT * FROM ML.FEATURE_INFO(MODEL `${project}.${dataset}.tip_model`)
