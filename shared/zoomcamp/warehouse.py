@@ -91,8 +91,13 @@ def is_emulator(bq) -> bool:
 
 def to_frame(result) -> pd.DataFrame:
     """Rows (a query job or a row iterator) as a DataFrame, without the BigQuery Storage API (see the module)."""
+    import warnings
+
     rows = result.result() if hasattr(result, "result") else result
-    return rows.to_dataframe(create_bqstorage_client=False)
+    with warnings.catch_warnings():
+        # google-cloud-bigquery 3.3x points to pandas-gbq for DataFrames; to_dataframe() still works on both backends.
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return rows.to_dataframe(create_bqstorage_client=False)
 
 
 # --- SQL files ----------------------------------------------------------------------------------------------------
@@ -472,13 +477,16 @@ def scan_profile(sql: str, files: list[Path] | None = None) -> dict:
     files_read: set[str] = set()
     for file in files:
         meta = pq.read_metadata(file)
-        ranges = [(start, end) for p, start, end in fs.reads if Path(p) == file and end > start]
+        # A read that ends at the end of the file is for the footer (a small file is read whole to get it): it
+        # counts as metadata; row groups count as read when DuckDB comes back for their column chunks.
+        size = file.stat().st_size
+        ranges = [(start, end) for p, start, end in fs.reads if Path(p) == file and start < end < size]
         for i in range(meta.num_row_groups):
             group = meta.row_group(i)
-            first = min(min(c.data_page_offset, c.dictionary_page_offset or c.data_page_offset)
-                        for c in (group.column(j) for j in range(group.num_columns)))
-            last = max(c.data_page_offset + c.total_compressed_size
-                       for c in (group.column(j) for j in range(group.num_columns)))
+            chunks = [group.column(j) for j in range(group.num_columns)]
+            starts = [c.dictionary_page_offset if c.has_dictionary_page else c.data_page_offset for c in chunks]
+            first = min(starts)
+            last = max(start + c.total_compressed_size for start, c in zip(starts, chunks, strict=True))
             groups_total += 1
             overlap = sum(max(0, min(end, last) - max(start, first)) for start, end in ranges)
             data_bytes += overlap
