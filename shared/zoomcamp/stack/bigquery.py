@@ -30,6 +30,15 @@ from .base import Service, ServiceStatus, StackError, free_port, port_is_free
 HOST = "127.0.0.1"
 
 
+def emulator_version() -> str:
+    try:
+        from bqemulator import __version__
+    except ImportError:
+        raise StackError("the BigQuery emulator is not installed: `make setup` installs it "
+                         "(pip install bqemulator==1.4.0)") from None
+    return __version__
+
+
 def spatial_extension_file() -> Path:
     """The spatial extension shipped by the ``duckdb-extension-spatial`` wheel, for this DuckDB version."""
     try:
@@ -125,11 +134,7 @@ class BigQuery(Service):
         return port
 
     def start(self) -> ServiceStatus:
-        try:
-            import bqemulator  # noqa: F401
-        except ImportError:
-            raise StackError("the BigQuery emulator is not installed: `make setup` installs it "
-                             "(pip install bqemulator==1.4.0)") from None
+        emulator_version()  # installed, or a clear error
         current = self.status()
         if current.running:
             current.message = f"already running on {HOST}:{current.details['port']}"
