@@ -66,6 +66,14 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
     except StackError as exc:
         checks.append(Check("GCS emulator (week 2)", False, "not found", str(exc), required=False))
 
+    try:
+        from .stack.bigquery import emulator_version, spatial_extension_file
+
+        detail = f"bqemulator {emulator_version()}, {spatial_extension_file().name} shipped (offline)"
+        checks.append(Check("BigQuery emulator (week 3)", True, detail, required=False))
+    except StackError as exc:
+        checks.append(Check("BigQuery emulator (week 3)", False, "not ready", str(exc), required=False))
+
     settings.home.mkdir(parents=True, exist_ok=True)
     free_gb = shutil.disk_usage(settings.home).free / 1e9
     checks.append(Check("Free disk", free_gb >= MIN_FREE_GB, f"{free_gb:,.1f} GB free in {settings.home}",

@@ -83,6 +83,8 @@ class Settings:
     gcp_region: str = "europe-west1"
     gcs_bucket: str | None = None
     bq_dataset: str = "trips_data_all"
+    # The local BigQuery emulator (week 3 on). None = 9050 if free, else any free port.
+    bq_port: int | None = None
 
     # The registration app (registration/, `zoomcamp registration serve`); [registration] in zoomcamp.toml.
     # A SQLAlchemy URL; None = the SQLite file <home>/registration/registration.db.
@@ -105,7 +107,7 @@ class Settings:
             raise SettingsError(
                 f"data_source must be one of {', '.join(DATA_SOURCES)}, not {self.data_source!r}"
             )
-        for name in ("postgres_port", "gcs_port"):
+        for name in ("postgres_port", "gcs_port", "bq_port"):
             port = getattr(self, name)
             if port is not None and not 0 < port < 65536:
                 raise SettingsError(f"{name} must be between 1 and 65535, not {port}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..settings import Settings, get_settings
 from .base import Service, ServiceStatus, StackError, free_port, port_is_free
+from .bigquery import BigQuery
 from .gcs import Gcs
 from .postgres import Postgres
 
@@ -19,6 +20,7 @@ from .postgres import Postgres
 SERVICES: dict[str, type[Service]] = {
     "postgres": Postgres,
     "gcs": Gcs,
+    "bigquery": BigQuery,  # after gcs: its load jobs read the GCS emulator's files
 }
 
 __all__ = ["SERVICES", "Service", "ServiceStatus", "StackError", "down", "env", "free_port", "get",
