@@ -14,6 +14,7 @@ registry), and, imported when used, ``quix`` (Quix Streams) and ``spark`` (Struc
 
 from .avro import IncompatibleSchema, SchemaRegistry, deserializer, serializer
 from .broker import (
+    GroupError,
     TopicError,
     bootstrap_servers,
     client_config,
@@ -43,7 +44,7 @@ from .sink import (
 )
 
 __all__ = [
-    "KEY", "PRODUCER_DEFAULTS", "RIDES", "RIDE_FIELDS", "ZONE_HOURS", "BadMessage", "DeliveryError",
+    "GroupError", "KEY", "PRODUCER_DEFAULTS", "RIDES", "RIDE_FIELDS", "ZONE_HOURS", "BadMessage", "DeliveryError",
     "IncompatibleSchema", "ReplayResult", "SchemaRegistry", "SinkResult", "SinkTable", "TopicError",
     "bootstrap_servers", "client_config", "delete_topics", "describe_topic", "deserializer", "ensure_topic",
     "forget_group", "group_lag", "load_rides", "message_count", "parse_ride", "producer", "read_topic",

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-from kafka.admin import NewTopic
+from kafka.admin import MemberToRemove, NewTopic
 from kafka.errors import (
     GroupIdNotFoundError,
     TopicAlreadyExistsError,
@@ -30,6 +30,10 @@ CLIENT_ID = "zoomcamp"
 
 class TopicError(CourseError, ValueError):
     """A topic is missing, or exists with another shape than asked for."""
+
+
+class GroupError(CourseError, RuntimeError):
+    """A consumer group cannot be changed (it still has live members)."""
 
 
 def bootstrap_servers(settings: Settings | None = None) -> str:
@@ -198,9 +202,21 @@ def group_lag(group: str, topic: str, settings: Settings | None = None) -> pd.Da
 
 
 def forget_group(group: str, settings: Settings | None = None) -> None:
-    """Delete a consumer group's committed offsets (it starts from ``auto_offset_reset`` next time)."""
+    """Delete a consumer group and its committed offsets (it starts from ``auto_offset_reset`` next time).
+
+    Static members (``group.instance.id``) of stopped processes are removed first: a real cluster drops them after
+    ``session.timeout.ms``, the embedded broker keeps them. A group with live dynamic members is an error."""
     with admin(settings) as client:
         try:
-            client.delete_groups([group])
+            outcome = str(client.delete_groups([group]).get(group, "OK"))
+            if "NonEmpty" in outcome:
+                members = client.describe_groups([group])[group]["members"]
+                static = [MemberToRemove(group_instance_id=m["group_instance_id"])
+                          for m in members if m["group_instance_id"]]
+                if static:
+                    client.remove_group_members(group, static)
+                outcome = str(client.delete_groups([group]).get(group, "OK"))
         except GroupIdNotFoundError:
-            pass
+            return
+    if outcome != "OK" and "NotFound" not in outcome:
+        raise GroupError(f"consumer group {group!r} could not be reset ({outcome}): stop its consumers first")

@@ -132,7 +132,7 @@ class KafkaClientSource(DataSource):
         return KAFKA_SCHEMA
 
     def streamReader(self, schema):
-        return _StreamReader(dict(self.options))
+        return _StreamReader(self.options)  # case-insensitive keys, as Spark passes them
 
 
 def read_stream(spark, topic: str, starting_offsets: str = "earliest", settings: Settings | None = None):
