@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -151,7 +150,7 @@ def test_a_consumer_killed_mid_stream_and_restarted_sinks_every_message_exactly_
         except Exception:  # the table is created by the consumer
             return 0
 
-    first = _consumer(topic, group, "--batch-size", "100", "--pause", "0.05")
+    first = _consumer(topic, group, "--batch-size", "100", "--pause", "0.1")
     try:
         _wait_for(lambda: sunk() >= 500 or first.poll() is not None, 60, "the first batches")
         first.send_signal(signal.SIGKILL)  # a crash: no clean-up, no goodbye to the group
@@ -236,6 +235,25 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_consumer_goes_on
     with pytest.raises(streaming.BadMessage, match="not valid JSON.*offset 100.*dead_letter_topic"):
         streaming.sink_to_postgres(topic, streaming.RIDES, streaming.ride_rows, group=group, batch_size=50)
     assert db.query("SELECT count(*) AS n FROM rides_stream")["n"].item() == 100  # the batches before it
+
+
+def test_a_zombie_consumer_is_fenced_off(rides):
+    """After a rebalance the old owner of a partition may still finish a batch. The stored position is no longer the
+    one it started from, so its batch is rolled back and it goes on from where the new owner got to."""
+    topic, group = "reliability-zombie", "reliability-zombie"
+    streaming.recreate_topic(topic, partitions=1)
+    streaming.reset_sink(streaming.RIDES, group)
+    streaming.replay(rides.head(1000), topic)
+
+    def another_consumer_took_over(result):
+        if result.batches == 1:  # as if another member had processed up to offset 500 meanwhile
+            db.execute("UPDATE stream_offsets SET next_offset = 500 WHERE consumer_group = :g", {"g": group})
+
+    result = streaming.sink_to_postgres(topic, streaming.RIDES, streaming.ride_rows, group=group, batch_size=100,
+                                        on_batch=another_consumer_took_over)
+    offsets = db.query("SELECT kafka_offset FROM rides_stream ORDER BY 1")["kafka_offset"].tolist()
+    assert result.fenced == 1 and offsets == list(range(100)) + list(range(500, 1000))  # nothing of 100..499
+    assert streaming.stored_offsets(group)["next_offset"].tolist() == [1000]
 
 
 def test_a_second_sink_run_reads_nothing_twice(rides):
@@ -377,8 +395,30 @@ def test_the_compose_file_is_a_three_broker_kraft_cluster_with_replication():
     assert f'bootstrap = "{",".join(f"localhost:{p}" for p in host_ports)}"' in example
 
 
-def test_the_scripts_show_their_help():
-    for script in ("consumer.py", "producer.py"):
-        out = subprocess.run([sys.executable, str(WEEK / script), "--help"], capture_output=True, text=True,
-                             env={**os.environ}, check=True).stdout
-        assert "--topic" in out
+def test_the_producer_script_replays_rides():
+    streaming.delete_topics(["script-rides"])
+    out = subprocess.run([sys.executable, str(WEEK / "producer.py"), "--topic", "script-rides", "--limit", "250"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "250 messages to 'script-rides'" in out and streaming.message_count("script-rides") == 250
+    assert len(streaming.describe_topic("script-rides")["partitions"]) == 3
+
+
+def test_forget_group_removes_members_left_by_stopped_processes():
+    from kafka import KafkaConsumer
+
+    streaming.ensure_topic("t-shape", partitions=3)
+    static = KafkaConsumer("t-shape", **streaming.client_config(), group_id="t-forget", group_instance_id="t-1")
+    while not static.assignment():
+        static.poll(100)
+    static.close()  # a static member does not leave on close: it is expected back
+    streaming.forget_group("t-forget")
+    with streaming.broker.admin() as client:
+        assert client.describe_groups(["t-forget"])["t-forget"]["members"] == []
+    live = KafkaConsumer("t-shape", **streaming.client_config(), group_id="t-forget")
+    while not live.assignment():
+        live.poll(100)
+    try:
+        with pytest.raises(streaming.GroupError, match="stop its consumers first"):
+            streaming.forget_group("t-forget")
+    finally:
+        live.close()

@@ -30,7 +30,7 @@ from .broker import (
     topics,
 )
 from .produce import PRODUCER_DEFAULTS, DeliveryError, ReplayResult, producer, replay, send_all
-from .rides import KEY, RIDE_FIELDS, BadMessage, load_rides, parse_ride, ride_messages
+from .rides import KEY, RIDE_FIELDS, BadMessage, in_pickup_order, load_rides, parse_ride, ride_messages
 from .sink import (
     RIDES,
     ZONE_HOURS,
@@ -44,10 +44,10 @@ from .sink import (
 )
 
 __all__ = [
-    "GroupError", "KEY", "PRODUCER_DEFAULTS", "RIDES", "RIDE_FIELDS", "ZONE_HOURS", "BadMessage", "DeliveryError",
-    "IncompatibleSchema", "ReplayResult", "SchemaRegistry", "SinkResult", "SinkTable", "TopicError",
+    "BadMessage", "DeliveryError", "GroupError", "IncompatibleSchema", "KEY", "PRODUCER_DEFAULTS", "RIDES",
+    "RIDE_FIELDS", "ReplayResult", "SchemaRegistry", "SinkResult", "SinkTable", "TopicError", "ZONE_HOURS",
     "bootstrap_servers", "client_config", "delete_topics", "describe_topic", "deserializer", "ensure_topic",
-    "forget_group", "group_lag", "load_rides", "message_count", "parse_ride", "producer", "read_topic",
-    "recreate_topic", "replay", "reset_sink", "ride_messages", "ride_rows", "send_all", "serializer",
+    "forget_group", "group_lag", "in_pickup_order", "load_rides", "message_count", "parse_ride", "producer",
+    "read_topic", "recreate_topic", "replay", "reset_sink", "ride_messages", "ride_rows", "send_all", "serializer",
     "sink_to_postgres", "stored_offsets", "topic_offsets", "topics", "zone_hour_rows",
 ]

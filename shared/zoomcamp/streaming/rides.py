@@ -42,9 +42,13 @@ class BadMessage(CourseError, ValueError):
 
 
 def load_rides(month: str = "2021-01", kind: str = "yellow") -> pd.DataFrame:
-    """The month's trips in pickup order: what a feed would have delivered live. Trips whose pickup lies outside
-    the month (the files' dirt: 2008, 2009, ...) are left out: replayed in time order they would span years."""
-    trips = datasets.read_csv(datasets.trip_file(kind, month))
+    """The month's trips in pickup order: what a feed would have delivered live (see :func:`in_pickup_order`)."""
+    return in_pickup_order(datasets.read_csv(datasets.trip_file(kind, month)), month, kind)
+
+
+def in_pickup_order(trips: pd.DataFrame, month: str, kind: str = "yellow") -> pd.DataFrame:
+    """``trips`` sorted by pickup time. Trips whose pickup lies outside the month (the files' dirt: 2008, 2009,
+    ...) are left out: replayed in time order they would span years."""
     pickup = PICKUP[kind]
     start = pd.Timestamp(f"{month}-01")
     inside = trips[(trips[pickup] >= start) & (trips[pickup] < start + pd.offsets.MonthBegin(1))]

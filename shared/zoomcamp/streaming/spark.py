@@ -43,9 +43,9 @@ def spark_session(app_name: str = "zoomcamp-streaming", cores: int = 2, connecto
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the workers need this venv (kafka-python, pyarrow)
     builder = (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
-               .config("spark.sql.shuffle.partitions", str(cores * 2))
+               .config("spark.sql.shuffle.partitions", str(cores))
                .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.ui.enabled", "false")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.driver.memory", "1g"))
     if connector or (connector is None and maven_reachable()):
         builder = builder.config("spark.jars.packages", connector_package())
