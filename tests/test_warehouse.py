@@ -77,6 +77,16 @@ def test_the_stand_in_is_a_view_over_the_mapped_files_with_typed_partition_colum
                                          tmp_path)
 
 
+def test_cloud_loads_name_the_lakes_hive_folders_from_their_prefix():
+    from zoomcamp.warehouse import _hive_prefix
+
+    keys = ("year", "month")
+    assert _hive_prefix("gs://lake/yellow/*", keys) == "gs://lake/yellow"
+    assert _hive_prefix("gs://lake/yellow/year=2021/month=01/*", keys) == "gs://lake/yellow"
+    assert _hive_prefix("gs://lake/prefix/green/year=2021/month=02/green_tripdata_2021-02.parquet", keys) == \
+        "gs://lake/prefix/green"
+
+
 def test_placeholders_and_statements():
     assert warehouse.render("SELECT * FROM `${project}.${dataset}.t`", {"project": "p", "dataset": "d"}) == \
         "SELECT * FROM `p.d.t`"

@@ -42,6 +42,7 @@ import pandas as pd
 from . import datasets
 from .datasets.schemas import BIGQUERY_TYPES
 from .errors import CourseError
+from .lake import DEFAULT_BUCKET
 from .settings import Settings, get_settings, project_root
 
 SQL_DIR = project_root() / "week_3_warehouse" / "sql"
@@ -239,7 +240,7 @@ class Warehouse:
         self.emulator = is_emulator(self.client)
         self.project = self.client.project
         self.dataset = self.settings.bq_dataset
-        self.lake = (self.settings.lake_url or f"gs://{self.settings.gcs_bucket or 'zoomcamp-lake'}").rstrip("/")
+        self.lake = (self.settings.lake_url or f"gs://{self.settings.gcs_bucket or DEFAULT_BUCKET}").rstrip("/")
 
     @property
     def gcs_root(self) -> Path:
