@@ -406,19 +406,21 @@ def test_the_producer_script_replays_rides():
 def test_forget_group_removes_members_left_by_stopped_processes():
     from kafka import KafkaConsumer
 
+    def member(group, instance=None):
+        c = KafkaConsumer("t-shape", **streaming.client_config(), group_id=group, group_instance_id=instance)
+        while not c.assignment():
+            c.poll(100)
+        return c
+
     streaming.ensure_topic("t-shape", partitions=3)
-    static = KafkaConsumer("t-shape", **streaming.client_config(), group_id="t-forget", group_instance_id="t-1")
-    while not static.assignment():
-        static.poll(100)
-    static.close()  # a static member does not leave on close: it is expected back
-    streaming.forget_group("t-forget")
+    member("t-forget-static", "t-1").close()  # a static member does not leave on close: it is expected back
+    stopped = member("t-forget-dynamic")  # stops polling, as a killed process would
     with streaming.broker.admin() as client:
-        assert client.describe_groups(["t-forget"])["t-forget"]["members"] == []
-    live = KafkaConsumer("t-shape", **streaming.client_config(), group_id="t-forget")
-    while not live.assignment():
-        live.poll(100)
-    try:
-        with pytest.raises(streaming.GroupError, match="stop its consumers first"):
-            streaming.forget_group("t-forget")
-    finally:
-        live.close()
+        for group in ("t-forget-static", "t-forget-dynamic"):
+            assert len(client.describe_groups([group])[group]["members"]) == 1
+            streaming.forget_group(group)
+            assert client.describe_groups([group])[group]["members"] == []
+    successor = member("t-forget-dynamic")  # without forget_group it would wait for the stopped one forever
+    assert sorted(tp.partition for tp in successor.assignment()) == [0, 1, 2]
+    successor.close()
+    stopped.close(autocommit=False)
