@@ -89,6 +89,8 @@ def test_an_external_cluster_is_used_and_never_started_or_stopped(settings, scra
     assert not (scratch_home / "stack").exists()  # nothing was started in that home
     gone = Kafka(settings.replace(home=scratch_home, kafka_bootstrap="127.0.0.1:1"))
     assert not gone.status().running and "does not answer" in gone.status().message
+    with pytest.raises(StackError, match="external cluster at 127.0.0.1:1 does not answer"):
+        streaming.bootstrap_servers(gone.settings)
     with pytest.raises(StackError, match="Kafka is not running"):
         streaming.bootstrap_servers(settings.replace(home=scratch_home))
     with pytest.raises(SettingsError, match="kafka_bootstrap must be host:port"):

@@ -37,8 +37,14 @@ class GroupError(CourseError, RuntimeError):
 
 
 def bootstrap_servers(settings: Settings | None = None) -> str:
-    """``host:port[,...]`` of the cluster in use (a clear error when the embedded broker is not running)."""
-    servers = Kafka(settings or get_settings()).bootstrap()
+    """``host:port[,...]`` of the cluster in use (a clear error when it is not running)."""
+    service = Kafka(settings or get_settings())
+    if service.external:
+        status = service.status()
+        if not status.running:
+            raise StackError(f"kafka: {status.message}")
+        return service.external
+    servers = service.bootstrap()
     if not servers:
         raise StackError("Kafka is not running: start it with `zoomcamp stack up` (stack.up() in a notebook)")
     return servers
