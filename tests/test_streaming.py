@@ -89,6 +89,8 @@ def test_an_external_cluster_is_used_and_never_started_or_stopped(settings, scra
     assert not (scratch_home / "stack").exists()  # nothing was started in that home
     gone = Kafka(settings.replace(home=scratch_home, kafka_bootstrap="127.0.0.1:1"))
     assert not gone.status().running and "does not answer" in gone.status().message
+    with pytest.raises(StackError, match="external cluster at 127.0.0.1:1 does not answer"):
+        streaming.bootstrap_servers(gone.settings)
     with pytest.raises(StackError, match="Kafka is not running"):
         streaming.bootstrap_servers(settings.replace(home=scratch_home))
     with pytest.raises(SettingsError, match="kafka_bootstrap must be host:port"):
@@ -406,19 +408,21 @@ def test_the_producer_script_replays_rides():
 def test_forget_group_removes_members_left_by_stopped_processes():
     from kafka import KafkaConsumer
 
+    def member(group, instance=None):
+        c = KafkaConsumer("t-shape", **streaming.client_config(), group_id=group, group_instance_id=instance)
+        while not c.assignment():
+            c.poll(100)
+        return c
+
     streaming.ensure_topic("t-shape", partitions=3)
-    static = KafkaConsumer("t-shape", **streaming.client_config(), group_id="t-forget", group_instance_id="t-1")
-    while not static.assignment():
-        static.poll(100)
-    static.close()  # a static member does not leave on close: it is expected back
-    streaming.forget_group("t-forget")
+    member("t-forget-static", "t-1").close()  # a static member does not leave on close: it is expected back
+    stopped = member("t-forget-dynamic")  # stops polling, as a killed process would
     with streaming.broker.admin() as client:
-        assert client.describe_groups(["t-forget"])["t-forget"]["members"] == []
-    live = KafkaConsumer("t-shape", **streaming.client_config(), group_id="t-forget")
-    while not live.assignment():
-        live.poll(100)
-    try:
-        with pytest.raises(streaming.GroupError, match="stop its consumers first"):
-            streaming.forget_group("t-forget")
-    finally:
-        live.close()
+        for group in ("t-forget-static", "t-forget-dynamic"):
+            assert len(client.describe_groups([group])[group]["members"]) == 1
+            streaming.forget_group(group)
+            assert client.describe_groups([group])[group]["members"] == []
+    successor = member("t-forget-dynamic")  # without forget_group it would wait for the stopped one forever
+    assert sorted(tp.partition for tp in successor.assignment()) == [0, 1, 2]
+    successor.close()
+    stopped.close(autocommit=False)

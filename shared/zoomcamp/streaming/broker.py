@@ -37,8 +37,14 @@ class GroupError(CourseError, RuntimeError):
 
 
 def bootstrap_servers(settings: Settings | None = None) -> str:
-    """``host:port[,...]`` of the cluster in use (a clear error when the embedded broker is not running)."""
-    servers = Kafka(settings or get_settings()).bootstrap()
+    """``host:port[,...]`` of the cluster in use (a clear error when it is not running)."""
+    service = Kafka(settings or get_settings())
+    if service.external:
+        status = service.status()
+        if not status.running:
+            raise StackError(f"kafka: {status.message}")
+        return service.external
+    servers = service.bootstrap()
     if not servers:
         raise StackError("Kafka is not running: start it with `zoomcamp stack up` (stack.up() in a notebook)")
     return servers
@@ -204,17 +210,16 @@ def group_lag(group: str, topic: str, settings: Settings | None = None) -> pd.Da
 def forget_group(group: str, settings: Settings | None = None) -> None:
     """Delete a consumer group and its committed offsets (it starts from ``auto_offset_reset`` next time).
 
-    Static members (``group.instance.id``) of stopped processes are removed first: a real cluster drops them after
-    ``session.timeout.ms``, the embedded broker keeps them. A group with live dynamic members is an error."""
+    Members still registered are removed first: processes that stopped without leaving (a real cluster drops them
+    after ``session.timeout.ms``, the embedded broker never does), and any live one, which simply joins again."""
     with admin(settings) as client:
         try:
             outcome = str(client.delete_groups([group]).get(group, "OK"))
             if "NonEmpty" in outcome:
                 members = client.describe_groups([group])[group]["members"]
-                static = [MemberToRemove(group_instance_id=m["group_instance_id"])
-                          for m in members if m["group_instance_id"]]
-                if static:
-                    client.remove_group_members(group, static)
+                client.remove_group_members(group, [
+                    MemberToRemove(group_instance_id=m["group_instance_id"]) if m["group_instance_id"]
+                    else MemberToRemove(member_id=m["member_id"]) for m in members])
                 outcome = str(client.delete_groups([group]).get(group, "OK"))
         except GroupIdNotFoundError:
             return
