@@ -162,3 +162,18 @@ def test_warehouse_load_replaces_the_month(settings):
     with pytest.raises(zspark.SparkError, match="holds rows of 2009-02"):
         zspark.to_warehouse(report.assign(revenue_month=pd.Timestamp(f"{other}-01")), month, settings=settings)
     db.execute(f"DELETE FROM {zspark.WAREHOUSE_TABLE} WHERE revenue_month < '2010-01-01'")
+
+
+def test_reset_week_5_removes_what_the_week_made(settings):
+    """Last in this file: the notebooks (run after the tests) make everything again."""
+    from zoomcamp import course
+
+    lake = zspark.local_lake(settings)
+    lake.ingest("green", "2021-01", progress=False)
+    zspark.report_path("2021-01", settings).mkdir(parents=True, exist_ok=True)
+    zspark.to_warehouse(pd.DataFrame(columns=zspark.REPORT_COLUMNS), "2021-01", settings=settings)
+    removed = course.reset(5, settings=settings)[5]
+    assert str(settings.home / "spark") in removed and any(r.startswith("schema reports") for r in removed)
+    assert not (settings.home / "spark").exists() and not (settings.home / "lake-local").exists()
+    assert db.query("SELECT 1 FROM pg_namespace WHERE nspname = 'reports'", settings=settings).empty
+    assert course.reset(5, settings=settings)[5] == []  # nothing left: a second reset removes nothing

@@ -210,8 +210,33 @@ def _reset_week_4(settings: Settings) -> list[str]:
     return removed + ["dbt target/, logs/, dbt_packages/"]
 
 
+def _reset_week_5(settings: Settings) -> list[str]:
+    """The standalone Spark cluster (stopped), the lake folder Spark reads (when it is the course's own, not
+    ``lake_url``), the notebooks' and jobs' Spark outputs and logs, and the warehouse's report table."""
+    import shutil
+
+    from . import db
+    from . import spark as zspark
+
+    removed = []
+    if zspark.Cluster(settings).stop().message.startswith("stopped"):
+        removed.append("the standalone Spark cluster (stopped)")
+    own_lake = settings.home / "lake-local"
+    folders = [settings.home / "spark"] + ([own_lake] if zspark.local_lake_url(settings) == str(own_lake) else [])
+    for folder in folders:
+        if folder.exists():
+            shutil.rmtree(folder)
+            removed.append(str(folder))
+    schema = zspark.WAREHOUSE_TABLE.split(".")[0]
+    if not db.query("SELECT 1 FROM pg_namespace WHERE nspname = :s", {"s": schema}, settings=settings).empty:
+        db.execute(f"DROP SCHEMA {schema} CASCADE", settings=settings)
+        removed.append(f"schema {schema} ({zspark.WAREHOUSE_TABLE})")
+    return removed
+
+
 # Week number -> what resetting it removes. Weeks add theirs as they land.
-RESETS: dict[int, Callable[[Settings], list[str]]] = {1: _reset_week_1, 2: _reset_week_2, 4: _reset_week_4}
+RESETS: dict[int, Callable[[Settings], list[str]]] = {1: _reset_week_1, 2: _reset_week_2, 4: _reset_week_4,
+                                                       5: _reset_week_5}
 
 
 def reset(week: int | str | None = None, *, settings: Settings | None = None) -> dict[int, list[str]]:

@@ -205,16 +205,22 @@ def read_zones(spark: SparkSession, path: str | Path | None = None, *, settings:
     return spark.read.csv(str(path), header=True, schema=struct_type("zones"), enforceSchema=False)
 
 
-def local_lake(settings: Settings | None = None):
-    """The data lake as a folder Spark can read: ``settings.lake_url`` if that is a folder, else ``<home>/lake-local``
-    (the same layout and code as week 2's bucket; see the module's description)."""
-    from .lake import Lake
-
+def local_lake_url(settings: Settings | None = None) -> str:
+    """Where :func:`local_lake` is: ``settings.lake_url`` if that is a folder, else ``<home>/lake-local``."""
     settings = settings or get_settings()
     url = settings.lake_url
     if url and ("://" not in url or url.startswith("file://")):
-        return Lake(settings, url=url)
-    return Lake(settings, url=str(settings.home / "lake-local"))
+        return url
+    return str(settings.home / "lake-local")
+
+
+def local_lake(settings: Settings | None = None):
+    """The data lake as a folder Spark can read (:func:`local_lake_url`; the same layout and code as week 2's
+    bucket; see the module's description)."""
+    from .lake import Lake
+
+    settings = settings or get_settings()
+    return Lake(settings, url=local_lake_url(settings))
 
 
 # --- the revenue report ---------------------------------------------------------------------------------------------
@@ -637,6 +643,6 @@ class Cluster(Service):
 
 
 __all__ = ["QUICK_START_JAVA_OPTIONS", "REPORT_COLUMNS", "REVENUE_JOB", "REVENUE_SQL", "WAREHOUSE_TABLE", "Cluster",
-           "Measured", "SparkError", "Submitted", "check_java", "local_lake", "measure", "read_trips",
+           "Measured", "SparkError", "Submitted", "check_java", "local_lake", "local_lake_url", "measure", "read_trips",
            "read_zones", "report_path", "revenue_report", "session", "spark_home", "struct_type", "submit",
            "to_warehouse"]
