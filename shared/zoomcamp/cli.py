@@ -362,6 +362,79 @@ def registration_hash_password(
               markup=False, highlight=False, soft_wrap=True)
 
 
+# --- the course: progress, homework, run, reset ------------------------------------------------------------------
+
+@app.command("progress")
+def show_progress():
+    """Which notebooks you have run to the end, week by week, and what comes next."""
+    from .course import next_notebook, progress
+
+    table = Table("week", "done", "notebooks", title="your progress")
+    for week in progress():
+        marks = " ".join("[green]✓[/green]" if n in week.done else "[dim]·[/dim]"
+                         for n in sorted(week.done + week.todo))
+        table.add_row(week.folder, f"{len(week.done)}/{len(week.done) + len(week.todo)}", marks)
+    out.print(table)
+    following = next_notebook()
+    out.print(f"next: {following}" if following else "every notebook is done: on to the project (week 7)!")
+
+
+homework_app = typer.Typer(help="Each week's homework, checked against the data you loaded.", no_args_is_help=True)
+app.add_typer(homework_app, name="homework")
+
+
+@homework_app.command("check")
+def homework_check(
+    week: Annotated[int, typer.Argument(help="week number")],
+    answers: Annotated[Path | None, typer.Option(help="answers file (default: the week's answers.yaml)")] = None,
+):
+    """Grade your answers.yaml: the expected answers are computed from your own loaded data."""
+    from .homework import grade, questions
+
+    grades = grade(week, answers)
+    table = Table("question", "your answer", "expected", "", title=f"week {week} homework")
+    for g in grades:
+        mark = "[green]✓" if g.correct else "[red]✗"
+        expected = escape(g.note) if g.expected is None else ("" if not g.correct else escape(str(g.expected)))
+        shown = escape(str(g.given)) if g.given is not None else "[dim]not answered"
+        table.add_row(g.question, shown, expected, mark)
+    out.print(table)
+    score = sum(g.correct for g in grades)
+    out.print(f"score: {score}/{len(questions(week))}")
+    if score < len(grades):
+        raise typer.Exit(1)
+
+
+@app.command("run")
+def run_week_command(
+    week: Annotated[int, typer.Argument(help="week number")],
+    html: Annotated[Path | None, typer.Option(help="also write executed HTML copies into this folder")] = None,
+):
+    """Execute a week's notebooks in order against the local stack (the files are not modified); stop at the
+    first failure and show the cell and the error."""
+    from .course import run_week
+
+    for r in run_week(week, html_dir=html):
+        out.print(f"[green]✓[/green] {r.notebook} ({r.seconds:.0f} s)" + (f" -> {r.html}" if r.html else ""))
+
+
+@app.command("reset")
+def reset_command(
+    week: Annotated[int | None, typer.Argument(help="week number (default: every week)")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+):
+    """Put the local stack back to a clean state for a week (tables, lake datasets, dbt targets); downloaded and
+    generated data files are kept."""
+    from .course import reset
+
+    what = f"week {week}" if week is not None else "every week"
+    if not yes and not typer.confirm(f"drop what {what} made in the local stack?", default=False):
+        raise typer.Exit(1)
+    for number, removed in reset(week).items():
+        summary = f"removed {len(removed)}: " + ", ".join(removed) if removed else "nothing to remove"
+        out.print(f"week {number}: {summary}", highlight=False, soft_wrap=True)
+
+
 # --- project --------------------------------------------------------------------------------------
 
 @project_app.command("run")

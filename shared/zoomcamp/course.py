@@ -1,0 +1,225 @@
+"""The course as a whole: its weeks and notebooks, a student's progress, and the instructor's run and reset.
+
+>>> from zoomcamp import course
+>>> course.notebooks(1)                  # week 1's notebooks, in reading order
+>>> course.record("week_1_basics/01_data_and_stack.ipynb")   # the last cell of every notebook does this
+>>> course.progress()                    # what has been run, what comes next
+>>> course.run_week(1, html_dir=Path("out"))   # execute a week's notebooks in order (a copy: sources untouched)
+>>> course.reset(2)                      # drop what week 2 made (the lake's datasets), keep downloaded data
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .errors import CourseError
+from .settings import Settings, get_settings, project_root
+
+PROGRESS_FILE = "progress.json"
+
+
+class CourseNotFound(CourseError, ValueError):
+    pass
+
+
+def weeks() -> dict[int, Path]:
+    """``{1: .../week_1_basics, 2: ...}`` for every week folder."""
+    found = {}
+    for folder in project_root().glob("week_*"):
+        match = re.match(r"week_(\d+)_", folder.name)
+        if match and folder.is_dir():
+            found[int(match[1])] = folder
+    return dict(sorted(found.items()))
+
+
+def week_folder(week: int | str) -> Path:
+    number = int(str(week).removeprefix("week_").split("_")[0]) if str(week).strip() else -1
+    folders = weeks()
+    if number not in folders:
+        raise CourseNotFound(f"no week {week}: the course has weeks {', '.join(map(str, folders))}")
+    return folders[number]
+
+
+def notebooks(week: int | str) -> list[Path]:
+    """A week's notebooks in reading order (``01_...``, ``02_...``)."""
+    return sorted(week_folder(week).glob("[0-9][0-9]_*.ipynb"))
+
+
+def notebook_id(path: Path) -> str:
+    """``week_1_basics/01_data_and_stack.ipynb``: how progress names a notebook."""
+    path = Path(path).resolve()
+    return f"{path.parent.name}/{path.name}"
+
+
+# --- progress ------------------------------------------------------------------------------------------------
+
+def _progress_path(settings: Settings) -> Path:
+    return settings.home / PROGRESS_FILE
+
+
+def _load(settings: Settings) -> dict[str, str]:
+    try:
+        return json.loads(_progress_path(settings).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def record(notebook: str, *, settings: Settings | None = None) -> str:
+    """Mark ``notebook`` (``week_1_basics/01_data_and_stack.ipynb``) as run to its last cell. Called by the last cell
+    of every notebook, so a notebook that stopped on an error is not recorded."""
+    settings = settings or get_settings()
+    done = _load(settings)
+    done[notebook] = datetime.now(UTC).isoformat(timespec="seconds")
+    path = _progress_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(done, indent=2, sort_keys=True))
+    tmp.replace(path)
+    following = next_notebook(settings=settings)
+    return f"{notebook} done" + (f"; next: {following}" if following else "; that was the last notebook of the course")
+
+
+@dataclass
+class WeekProgress:
+    week: int
+    folder: str
+    done: list[str] = field(default_factory=list)
+    todo: list[str] = field(default_factory=list)
+
+
+def progress(settings: Settings | None = None) -> list[WeekProgress]:
+    """Per week: the notebooks run to the end, and the ones not yet."""
+    done = _load(settings or get_settings())
+    table = []
+    for number, folder in weeks().items():
+        names = [notebook_id(p) for p in notebooks(number)]
+        table.append(WeekProgress(number, folder.name, [n for n in names if n in done],
+                                  [n for n in names if n not in done]))
+    return table
+
+
+def next_notebook(settings: Settings | None = None) -> str | None:
+    """The first notebook, in course order, not run yet."""
+    for week in progress(settings):
+        if week.todo:
+            return week.todo[0]
+    return None
+
+
+# --- run (instructors) ---------------------------------------------------------------------------------------
+
+class NotebookFailed(CourseError, RuntimeError):
+    pass
+
+
+@dataclass
+class NotebookRun:
+    notebook: str
+    seconds: float
+    html: Path | None = None
+
+
+def run_week(week: int | str, *, html_dir: Path | None = None, progress_bar: bool = True,
+             timeout: int = 600) -> list[NotebookRun]:
+    """Execute a week's notebooks in order, each in a fresh kernel in its own folder, against the local stack; the
+    committed files are not modified. Stops at the first failure with :class:`NotebookFailed` naming the cell and the
+    error. With ``html_dir``, writes an executed HTML copy of each notebook there (for sharing)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from tqdm.auto import tqdm
+
+    paths = notebooks(week)
+    if not paths:
+        raise CourseNotFound(f"week {week} has no notebooks yet")
+    if html_dir is not None:
+        html_dir = Path(html_dir)
+        html_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    with tqdm(paths, desc=f"week {week}", unit="notebook", disable=not progress_bar) as bar:
+        for path in bar:
+            bar.set_postfix_str(path.name)
+            nb = nbformat.read(path, as_version=4)
+            started = time.perf_counter()
+            client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                    resources={"metadata": {"path": str(path.parent)}})
+            try:
+                client.execute()
+            except CellExecutionError as exc:
+                cell = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
+                    o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+                source = nb.cells[cell].source if cell is not None else ""
+                error = next((f"{o['ename']}: {o['evalue']}" for c in nb.cells for o in c.get("outputs", [])
+                              if o.get("output_type") == "error"), str(exc).strip().splitlines()[-1])
+                raise NotebookFailed(f"{notebook_id(path)} failed in cell {cell}:\n{source}\n-> {error}") from None
+            html = None
+            if html_dir is not None:
+                from nbconvert import HTMLExporter
+
+                html = html_dir / path.with_suffix(".html").name
+                html.write_text(HTMLExporter().from_notebook_node(nb)[0])
+            results.append(NotebookRun(notebook_id(path), time.perf_counter() - started, html))
+    return results
+
+
+# --- reset (instructors) -------------------------------------------------------------------------------------
+
+def _reset_week_1(settings: Settings) -> list[str]:
+    """Every table the week-1 notebooks load into the course database's public schema."""
+    from . import db
+
+    tables = db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+                      settings=settings)["tablename"].tolist()
+    for table in tables:
+        db.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE', settings=settings)
+    return [f"table {t}" for t in tables]
+
+
+def _reset_week_2(settings: Settings) -> list[str]:
+    """The lake's datasets and bookkeeping (the bucket stays), and the Airflow run history."""
+    import shutil
+
+    from .lake import Lake
+
+    lake = Lake(settings)
+    removed = []
+    for entry in lake.fs.ls(lake.root, detail=False, refresh=True) if lake.fs.exists(lake.root) else []:
+        lake.fs.rm(entry, recursive=True)
+        removed.append(lake.protocol + entry)
+    airflow = settings.home / "airflow"
+    if airflow.exists():
+        shutil.rmtree(airflow)
+        removed.append(str(airflow))
+    return removed
+
+
+def _reset_week_4(settings: Settings) -> list[str]:
+    from . import dbt
+
+    removed = []
+    for target in ("dev", "duckdb"):
+        dbt.reset(target, settings=settings)
+        removed.append(f"dbt target {target}: schemas and raw tables")
+    dbt.clean()
+    return removed + ["dbt target/, logs/, dbt_packages/"]
+
+
+# Week number -> what resetting it removes. Weeks add theirs as they land.
+RESETS: dict[int, Callable[[Settings], list[str]]] = {1: _reset_week_1, 2: _reset_week_2, 4: _reset_week_4}
+
+
+def reset(week: int | str | None = None, *, settings: Settings | None = None) -> dict[int, list[str]]:
+    """Put the local stack back to a clean state for one week (or every week): drop what its notebooks made —
+    tables, lake datasets, dbt targets — and keep downloaded or generated data files. Starts the stack if needed."""
+    from . import stack
+
+    settings = settings or get_settings()
+    numbers = [int(week_folder(week).name.split("_")[1])] if week is not None else list(RESETS)
+    stack.up(settings=settings)
+    return {n: RESETS[n](settings) if n in RESETS else [] for n in numbers}

@@ -1,0 +1,236 @@
+"""Homework with a self-check: each week's questions, answered on whatever data the student loaded.
+
+The expected answers are computed from the student's own loaded data (real or sample), so the same homework works
+offline and on the real TLC files. Answers go in ``week_N_.../answers.yaml`` (``q1: 1234``); ``zoomcamp homework
+check N`` grades them. The questions' wording lives in each week's ``homework.md``; their answers are computed here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .course import week_folder
+from .errors import CourseError
+from .settings import Settings, get_settings
+
+ANSWERS_FILE = "answers.yaml"
+
+
+class HomeworkError(CourseError, ValueError):
+    pass
+
+
+class NotLoaded(CourseError, LookupError):
+    """The data a question is about is not loaded yet; the message says which notebook or command loads it."""
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    kind: str  # int | float | text | date: how an answer is compared
+    answer: Callable[[Settings], Any]
+    needs: str  # what to run first if the data is not there
+
+
+@dataclass
+class Grade:
+    question: str
+    given: Any
+    expected: Any
+    correct: bool
+    note: str = ""
+
+
+# --- week 1: the trips loaded into PostgreSQL -----------------------------------------------------------------------
+
+def _pg(sql: str, settings: Settings):
+    from sqlalchemy.exc import ProgrammingError
+
+    from . import db
+
+    try:
+        return db.query(sql, settings=settings)
+    except ProgrammingError:
+        raise NotLoaded("the tables yellow_taxi_trips and zones are not loaded: run week 1's notebook 02 "
+                        "(or `zoomcamp ingest postgres`)") from None
+
+
+def _w1_trips_on_day(s: Settings) -> int:
+    return int(_pg("SELECT count(*) AS n FROM yellow_taxi_trips "
+                   "WHERE CAST(tpep_pickup_datetime AS DATE) = DATE '2021-01-15'", s).loc[0, "n"])
+
+
+def _w1_largest_tip_day(s: Settings) -> date:
+    return _pg("SELECT CAST(tpep_pickup_datetime AS DATE) AS day FROM yellow_taxi_trips "
+               "ORDER BY tip_amount DESC NULLS LAST, tpep_pickup_datetime LIMIT 1", s).loc[0, "day"]
+
+
+def _w1_top_destination_from_jfk(s: Settings) -> str:
+    return _pg('SELECT z."Zone" AS zone, count(*) AS n FROM yellow_taxi_trips t '
+               'JOIN zones z ON t."DOLocationID" = z."LocationID" WHERE t."PULocationID" = 132 '
+               "GROUP BY 1 ORDER BY n DESC, zone LIMIT 1", s).loc[0, "zone"]
+
+
+def _w1_zero_passengers(s: Settings) -> int:
+    return int(_pg("SELECT count(*) AS n FROM yellow_taxi_trips WHERE passenger_count = 0", s).loc[0, "n"])
+
+
+def _w1_moving_average(s: Settings) -> float:
+    return float(_pg("""
+        SELECT avg_7 FROM (
+            SELECT day, avg(trips) OVER (ORDER BY day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS avg_7
+            FROM (SELECT CAST(tpep_pickup_datetime AS DATE) AS day, count(*) AS trips FROM yellow_taxi_trips
+                  WHERE tpep_pickup_datetime >= '2021-01-01' AND tpep_pickup_datetime < '2021-02-01' GROUP BY 1) d
+        ) w WHERE day = DATE '2021-01-20'""", s).loc[0, "avg_7"])
+
+
+# --- week 2: the data lake ------------------------------------------------------------------------------------------
+
+def _lake(s: Settings, kind: str, month: str | None = None):
+    from .lake import Lake
+
+    lake = Lake(s)
+    months = [str(m) for m in lake.months(kind)]
+    if not months or (month and month not in months):
+        raise NotLoaded(f"the lake has no {kind} {month or 'data'}: run week 2's notebook 02 "
+                        f"(or `zoomcamp lake ingest {kind} {month or '2021-01..2021-03'}`)")
+    return lake
+
+
+def _w2_rows_yellow_march(s: Settings) -> int:
+    import pyarrow.dataset as ds
+
+    dataset = _lake(s, "yellow", "2021-03").dataset("yellow")
+    return dataset.count_rows(filter=(ds.field("year") == 2021) & (ds.field("month") == 3))
+
+
+def _w2_green_january_mb(s: Settings) -> float:
+    lake = _lake(s, "green", "2021-01")
+    return round(sum(lake.fs.size(p) for p in lake.fs.find(lake.partition("green", "2021-01"))) / 1e6, 2)
+
+
+def _w2_yellow_files(s: Settings) -> int:
+    lake = _lake(s, "yellow")
+    return sum(1 for p in lake.fs.find(lake.path("yellow")) if p.endswith(".parquet"))
+
+
+def _w2_busiest_green_month(s: Settings) -> str:
+    lake = _lake(s, "green")
+    counts = {str(m): lake.check(["green"], [m])[0].rows or 0 for m in lake.months("green")}
+    return max(sorted(counts), key=lambda m: counts[m])
+
+
+# --- week 4: the dbt models on the dev target -----------------------------------------------------------------------
+
+def _dbt(sql: str, s: Settings):
+    from sqlalchemy.exc import ProgrammingError
+
+    from . import dbt
+
+    try:
+        return dbt.query(sql.format(schema=dbt.SCHEMA), "dev", settings=s)
+    except ProgrammingError:
+        raise NotLoaded("the dbt models are not built on the dev target: run week 4's notebooks (or "
+                        "`zoomcamp dbt load-raw --target dev`, then `zoomcamp dbt run --target dev build`)") from None
+
+
+def _w4_fact_trips(s: Settings) -> int:
+    return int(_dbt("SELECT count(*) AS n FROM {schema}.fact_trips", s).loc[0, "n"])
+
+
+def _w4_top_service_revenue(s: Settings) -> str:
+    return _dbt("SELECT service_type, sum(revenue_monthly_total_amount) AS r FROM {schema}.dm_monthly_zone_revenue "
+                "GROUP BY 1 ORDER BY r DESC LIMIT 1", s).loc[0, "service_type"]
+
+
+def _w4_manhattan_zones(s: Settings) -> int:
+    return int(_dbt("SELECT count(*) AS n FROM {schema}.dim_zones WHERE borough = 'Manhattan'", s).loc[0, "n"])
+
+
+QUESTIONS: dict[int, list[Question]] = {
+    1: [
+        Question("q1", "int", _w1_trips_on_day, "week 1, notebook 02"),
+        Question("q2", "date", _w1_largest_tip_day, "week 1, notebook 02"),
+        Question("q3", "text", _w1_top_destination_from_jfk, "week 1, notebook 02"),
+        Question("q4", "int", _w1_zero_passengers, "week 1, notebook 02"),
+        Question("q5", "float", _w1_moving_average, "week 1, notebook 02"),
+    ],
+    2: [
+        Question("q1", "int", _w2_rows_yellow_march, "week 2, notebook 02"),
+        Question("q2", "float", _w2_green_january_mb, "week 2, notebook 02"),
+        Question("q3", "int", _w2_yellow_files, "week 2, notebook 02"),
+        Question("q4", "text", _w2_busiest_green_month, "week 2, notebook 02"),
+    ],
+    4: [
+        Question("q1", "int", _w4_fact_trips, "week 4, notebook 01"),
+        Question("q2", "text", _w4_top_service_revenue, "week 4, notebook 01"),
+        Question("q3", "int", _w4_manhattan_zones, "week 4, notebook 01"),
+    ],
+}
+
+
+def questions(week: int) -> list[Question]:
+    if week not in QUESTIONS:
+        raise HomeworkError(f"week {week} has no homework yet; weeks with homework: {', '.join(map(str, QUESTIONS))}")
+    return QUESTIONS[week]
+
+
+def expected_answers(week: int, settings: Settings | None = None) -> dict[str, Any]:
+    """The right answers on this student's data (a question whose data is not loaded raises :class:`NotLoaded`)."""
+    settings = settings or get_settings()
+    return {q.id: q.answer(settings) for q in questions(week)}
+
+
+def _same(kind: str, given: Any, expected: Any) -> bool:
+    if given is None:
+        return False
+    if kind == "int":
+        try:
+            return float(given) == float(expected) and float(given).is_integer()
+        except (TypeError, ValueError):
+            return False
+    if kind == "float":
+        try:
+            return math.isclose(float(given), float(expected), abs_tol=0.01)
+        except (TypeError, ValueError):
+            return False
+    if kind == "date":
+        return str(given).strip()[:10] == str(expected)[:10]
+    return str(given).strip().casefold() == str(expected).strip().casefold()
+
+
+def read_answers(path: Path) -> dict[str, Any]:
+    import yaml
+
+    if not path.is_file():
+        raise HomeworkError(f"{path}: no answers file; copy the block at the end of homework.md into {path.name}")
+    try:
+        answers = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise HomeworkError(f"{path.name} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(answers, dict):
+        raise HomeworkError(f"{path.name} must map question ids to answers, e.g. `q1: 1234`")
+    return {str(k): v for k, v in answers.items()}
+
+
+def grade(week: int, answers_file: Path | None = None, settings: Settings | None = None) -> list[Grade]:
+    """Grade a week's answers file against the answers computed from the student's data."""
+    settings = settings or get_settings()
+    questions(week)  # a week without homework says so before asking for a file
+    answers = read_answers(Path(answers_file or week_folder(week) / ANSWERS_FILE))
+    grades = []
+    for q in questions(week):
+        try:
+            expected = q.answer(settings)
+        except NotLoaded as exc:
+            grades.append(Grade(q.id, answers.get(q.id), None, False, f"cannot check yet: {exc}"))
+            continue
+        given = answers.get(q.id)
+        note = "not answered" if given is None else ""
+        grades.append(Grade(q.id, given, expected, _same(q.kind, given, expected), note))
+    return grades
