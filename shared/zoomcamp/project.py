@@ -281,6 +281,7 @@ class Step:
     name: str
     seconds: float
     detail: str
+    result: object = field(default=None, repr=False)  # what the step's function returned
 
 
 @dataclass
@@ -292,8 +293,12 @@ class RunReport:
     def seconds(self) -> float:
         return sum(s.seconds for s in self.steps)
 
+    def step(self, name: str) -> Step:
+        return next(s for s in self.steps if s.name == name)
+
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame([vars(s) for s in self.steps], columns=["name", "seconds", "detail"])
+        return pd.DataFrame([(s.name, round(s.seconds, 1), s.detail) for s in self.steps],
+                            columns=["step", "seconds", "detail"])
 
     def __str__(self) -> str:
         lines = [f"{s.name:<10} {s.seconds:6.1f} s  {s.detail}" for s in self.steps]
@@ -313,7 +318,7 @@ def run(months=("2021-01",), kinds: Iterable[str] = KINDS, *, settings: Settings
     def step(name: str, work, describe) -> None:
         started = time.perf_counter()
         result = work()
-        report.steps.append(Step(name, time.perf_counter() - started, describe(result)))
+        report.steps.append(Step(name, time.perf_counter() - started, describe(result), result))
         if announce:
             announce(f"{name:<10} {report.steps[-1].seconds:6.1f} s  {report.steps[-1].detail}")
 
@@ -336,7 +341,9 @@ def plan(settings: Settings | None = None) -> pd.DataFrame:
     settings = settings or get_settings()
     lake = (settings.lake_url or f"gs://{settings.gcs_bucket or DEFAULT_BUCKET}").rstrip("/")
     if _local(settings):
-        where = str(warehouse_path(settings))
+        where = warehouse_path(settings)
+        with contextlib.suppress(ValueError):  # inside the checkout: the shorter, relative path
+            where = where.relative_to(project_root())
         rows = [
             ("lake", f"{lake} ({'GCS emulator' if lake.startswith('gs://') else 'folder'})",
              "{type}/year=YYYY/month=MM/*.parquet"),
@@ -454,7 +461,8 @@ def dashboard(port: int = 8501, *, address: str = "127.0.0.1", app: Path = APP) 
     if not app.is_file():
         raise ProjectError(f"no dashboard app at {app}")
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
-               "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+               "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "viewer"]
     return subprocess.call(command, cwd=project_root())
 
 

@@ -25,6 +25,7 @@ optional); whatever it does not name is searched for in the folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -307,25 +308,41 @@ DAG_SCRIPT = """
 import json, sys
 from airflow.dag_processing.dagbag import DagBag
 found = {}
-for path in sys.argv[1:]:
+for path in sys.argv[2:]:
     bag = DagBag(path)
     errors = {k: (str(v).strip().splitlines() or [""])[-1] for k, v in bag.import_errors.items()}
     found[path] = {"errors": errors, "dags": {d.dag_id: len(d.tasks) for d in bag.dags.values()}}
-print(%r + json.dumps(found))
-""" % RESULT_PREFIX
+print(sys.argv[1] + json.dumps(found))
+"""
+
+
+def _fingerprint(files: list[Path]) -> tuple:
+    return tuple((str(f), hashlib.sha256(f.read_bytes()).hexdigest()) for f in sorted(files))
+
+
+# Results per content: a second check of unchanged files (a notebook re-checking after one edit) is instant.
+_DAGS_SEEN: dict[tuple, dict] = {}
+_DBT_SEEN: dict[tuple, tuple[bool, str]] = {}
 
 
 def import_dags(files: list[Path]) -> dict[str, dict]:
     """Import DAG files in Airflow's DagBag (in a child process with a throw-away AIRFLOW_HOME): per file, the DAGs
     found with their task counts, and the import errors."""
-    from .orchestration import environment
-
     if not files:
         return {}
+    key = _fingerprint(files)
+    if key not in _DAGS_SEEN:
+        _DAGS_SEEN[key] = _import_dags(files)
+    return _DAGS_SEEN[key]
+
+
+def _import_dags(files: list[Path]) -> dict[str, dict]:
+    from .orchestration import environment
+
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, **environment(airflow_home=Path(home))}
-        result = subprocess.run([sys.executable, "-c", DAG_SCRIPT, *map(str, files)], env=env, capture_output=True,
-                                text=True, timeout=600)
+        result = subprocess.run([sys.executable, "-c", DAG_SCRIPT, RESULT_PREFIX, *map(str, files)], env=env,
+                                capture_output=True, text=True, timeout=600)
     lines = [line for line in result.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if result.returncode != 0 or not lines:
         raise RubricError(f"could not run Airflow to import the DAGs: {result.stderr.strip()[-500:]}")
@@ -368,6 +385,13 @@ def _ingestion(dag_files: list[Path], py_files: list[Path], root: Path) -> Crite
 def parse_dbt(folder: Path) -> tuple[bool, str]:
     """``dbt parse`` on a copy of the dbt project, offline, with a throw-away DuckDB profile (nothing is written into
     ``folder``). Returns (parsed, what was found or what failed)."""
+    key = _fingerprint([f for f in _files(Path(folder), "*") if f.is_file()])
+    if key not in _DBT_SEEN:
+        _DBT_SEEN[key] = _parse_dbt(Path(folder))
+    return _DBT_SEEN[key]
+
+
+def _parse_dbt(folder: Path) -> tuple[bool, str]:
     import yaml
     from dbt.cli.main import dbtRunner
 
