@@ -390,3 +390,13 @@ def test_check_cli_gives_the_reference_project_every_point():
     assert "total 26/26" in result.stdout and "project_pipeline (5 tasks)" in result.stdout
     missing = subprocess.run([ZOOMCAMP, "project", "check", "/no/such/folder"], capture_output=True, text=True)
     assert missing.returncode == 2 and "not a folder" in missing.stderr
+
+
+def test_reset_removes_the_projects_warehouse(settings, tmp_path):
+    from zoomcamp import course
+
+    scratch = settings.replace(home=tmp_path, data_dir=settings.data_path, lake_url=str(tmp_path / "lake"))
+    project.run(["2021-01"], ["green"], settings=scratch)
+    assert project.DashboardData(scratch).months() == ["2021-01"]
+    assert course.RESETS[7](scratch) == [str(tmp_path / "project")]  # (course.reset(7) also starts the stack)
+    assert not project.warehouse_path(scratch).exists() and course.RESETS[7](scratch) == []

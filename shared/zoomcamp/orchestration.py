@@ -165,7 +165,7 @@ def _describe(dag_id: str) -> int:
     from airflow.dag_processing.dagbag import DagBag
 
     path = find_dag(dag_id)
-    dag = DagBag(str(path.parent)).get_dag(dag_id)
+    dag = DagBag(str(path.parent)).dags[dag_id]  # parsed from the file: no metadata database needed
     shape = {"dag_id": dag.dag_id, "schedule": str(dag.schedule), "tags": sorted(dag.tags),
              "catchup": dag.catchup, "start_date": str(dag.start_date),
              "tasks": {t.task_id: {"operator": type(t).__name__, "retries": t.retries,

@@ -145,6 +145,14 @@ def _raw_columns(kind: str) -> str:
     return ", ".join([*names, "year", "month"])
 
 
+DUCKDB_TYPES = {"int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR", "timestamp": "TIMESTAMP"}
+
+
+def _raw_ddl(kind: str) -> str:
+    columns = [f"{c.name.lower()} {DUCKDB_TYPES[c.type]}" for c in datasets.columns(kind)]
+    return ", ".join([*columns, "year INTEGER", "month INTEGER"])
+
+
 def _load_duckdb(months: list[Month], kinds: list[str], settings: Settings) -> list[Loaded]:
     import duckdb
 
@@ -157,6 +165,8 @@ def _load_duckdb(months: list[Month], kinds: list[str], settings: Settings) -> l
     with contextlib.closing(duckdb.connect(str(path))) as con:
         lake.duckdb(con)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+        for kind in KINDS:  # both tables always exist (dbt reads both), empty until a month is loaded
+            con.execute(f"CREATE TABLE IF NOT EXISTS {raw_table(kind)} ({_raw_ddl(kind)})")
         for kind in kinds:
             table, pickup = raw_table(kind), PICKUP_COLUMN[kind].lower()
             for month in months:
@@ -167,7 +177,6 @@ def _load_duckdb(months: list[Month], kinds: list[str], settings: Settings) -> l
                 source = (f"read_parquet('{lake.protocol}{lake.object_path(kind, month)}', "
                           "hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER})")
                 select = f"SELECT {_raw_columns(kind)} FROM {source}"
-                con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS {select} LIMIT 0")
                 con.execute("BEGIN TRANSACTION")
                 try:  # readers see the old month or the new one, never neither
                     con.execute(f"DELETE FROM {table} WHERE year = ? AND month = ?", [month.year, month.month])
@@ -224,8 +233,8 @@ def transform(*, settings: Settings | None = None):
     result = dbt.run("build", "--selector", DBT_SELECTOR, "--full-refresh", target="duckdb",
                      target_path=s.home / "dbt-target", settings=s)
     if not result.success:
-        raise ProjectError(f"dbt build failed: {', '.join(result.failed()) or 'see the dbt log'} "
-                           f"(`zoomcamp dbt run -t duckdb build` shows dbt's own output)")
+        raise ProjectError(f"dbt build failed on the project's warehouse ({warehouse_path(settings)}): "
+                           f"{', '.join(result.failed()) or 'no failing node reported'}")
     return result
 
 
