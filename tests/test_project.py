@@ -158,12 +158,22 @@ def test_bad_input_is_one_clear_line(built, settings):
     assert result.returncode == 2 and result.stderr.startswith("error:") and "Traceback" not in result.stderr
 
 
-def test_a_month_missing_from_the_lake_is_named(settings, tmp_path):
+def test_a_missing_or_damaged_month_is_named_and_loses_nothing(settings, tmp_path):
     lonely = settings.replace(lake_url=str(tmp_path / "lake"), home=tmp_path / "home", data_dir=settings.data_path)
     with pytest.raises(project.ProjectError, match="no good copy of green 2021-01"):
         project.load_warehouse(["2021-01"], ["green"], settings=lonely)
     with pytest.raises(project.ProjectError, match="zoomcamp project run"):
         project.DashboardData(lonely).months()
+
+    project.ingest_lake(["2021-01"], ["green"], settings=lonely)
+    assert project.load_warehouse(["2021-01"], ["green"], settings=lonely)[0].rows > 0
+    before = fingerprint(lonely, "green", 1)
+    lake = Lake(lonely)
+    with lake.fs.open(lake.object_path("green", "2021-01"), "wb") as f:  # a month damaged in the lake
+        f.write(b"not parquet")
+    with pytest.raises(project.ProjectError, match="no good copy of green 2021-01"):
+        project.load_warehouse(["2021-01"], ["green"], settings=lonely)
+    assert fingerprint(lonely, "green", 1) == before  # the warehouse still has the good month
 
 
 # --- the dashboard app ----------------------------------------------------------------------------------------------
