@@ -37,6 +37,9 @@ app.add_typer(airflow_app, name="airflow")
 app.add_typer(dbt_app, name="dbt")
 registration_app = typer.Typer(help="The course's registration web app (registration/).", no_args_is_help=True)
 app.add_typer(registration_app, name="registration")
+spark_app = typer.Typer(help="Spark (week 5): a standalone cluster on this machine, spark-submit.",
+                        no_args_is_help=True)
+app.add_typer(spark_app, name="spark")
 project_app = typer.Typer(help="Week 7's reference project: the pipeline, its dashboard, the rubric self-check.",
                           no_args_is_help=True)
 app.add_typer(project_app, name="project")
@@ -433,6 +436,53 @@ def reset_command(
     for number, removed in reset(week).items():
         summary = f"removed {len(removed)}: " + ", ".join(removed) if removed else "nothing to remove"
         out.print(f"week {number}: {summary}", highlight=False, soft_wrap=True)
+
+
+# --- spark -----------------------------------------------------------------------------------------
+
+@spark_app.command("cluster-up")
+def spark_cluster_up(
+    cores: Annotated[int, typer.Option(help="cores the worker offers")] = 1,
+    memory: Annotated[str, typer.Option(help="memory the worker offers, e.g. 1g")] = "1g",
+):
+    """Start a standalone master and one worker on 127.0.0.1 (then: export ZOOMCAMP_SPARK_MASTER=<url>)."""
+    from .spark import Cluster
+
+    status = Cluster(cores=cores, memory=memory).start()
+    out.print(f"spark: {status.message}")
+    out.print(f"use it: export ZOOMCAMP_SPARK_MASTER={status.details['url']}")
+
+
+@spark_app.command("cluster-down")
+def spark_cluster_down():
+    """Stop the standalone master and worker."""
+    from .spark import Cluster
+
+    out.print(f"spark: {Cluster().stop().message}")
+
+
+@spark_app.command("cluster-status")
+def spark_cluster_status():
+    """Is the standalone cluster running, with how many workers and cores."""
+    from .spark import Cluster
+
+    status = Cluster().status()
+    out.print(f"spark: {status.message}")
+    if not status.running:
+        raise typer.Exit(1)
+
+
+@spark_app.command("submit", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def spark_submit(
+    ctx: typer.Context,
+    script: Annotated[Path, typer.Argument(help="a PySpark script, e.g. week_5_batch/jobs/revenue_report.py")],
+    master: Annotated[str | None, typer.Option(help="default: settings.spark_master")] = None,
+):
+    """spark-submit a script with this machine's settings; arguments after the script go to it."""
+    from .spark import submit
+
+    done = submit(script, ctx.args, master=master)
+    out.print(str(done))
 
 
 # --- project --------------------------------------------------------------------------------------

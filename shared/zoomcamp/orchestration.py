@@ -161,11 +161,23 @@ def standalone(port: int = 8080, settings: Settings | None = None) -> int:
     return subprocess.call([str(Path(bin_dir) / "airflow"), "standalone"], env=env)
 
 
+def _ensure_db() -> None:
+    """Create the metadata DB on first use, or migrate it after an Airflow upgrade (parsing a DAG needs it too)."""
+    from airflow import __version__
+    from airflow.utils import db
+
+    stamp = Path(os.environ["AIRFLOW_HOME"]) / "initialised-by"
+    if not stamp.is_file() or stamp.read_text() != __version__:
+        db.initdb()
+        stamp.write_text(__version__)
+
+
 def _describe(dag_id: str) -> int:
     from airflow.dag_processing.dagbag import DagBag
 
+    _ensure_db()
     path = find_dag(dag_id)
-    dag = DagBag(str(path.parent)).dags[dag_id]  # parsed from the file: no metadata database needed
+    dag = DagBag(str(path.parent)).get_dag(dag_id)
     shape = {"dag_id": dag.dag_id, "schedule": str(dag.schedule), "tags": sorted(dag.tags),
              "catchup": dag.catchup, "start_date": str(dag.start_date),
              "tasks": {t.task_id: {"operator": type(t).__name__, "retries": t.retries,
@@ -179,14 +191,9 @@ def _child(dag_id: str, logical_dates: list[str]) -> int:
     import logging
 
     import pendulum
-    from airflow import __version__
     from airflow.dag_processing.dagbag import DagBag
-    from airflow.utils import db
 
-    stamp = Path(os.environ["AIRFLOW_HOME"]) / "initialised-by"
-    if not stamp.is_file() or stamp.read_text() != __version__:
-        db.initdb()  # creates, or migrates after an Airflow upgrade
-        stamp.write_text(__version__)
+    _ensure_db()
     logging.getLogger("airflow").setLevel(logging.WARNING)
     path = find_dag(dag_id, os.environ.get("ZOOMCAMP_DAG_FOLDER") or None)
     bag = DagBag(str(path.parent))

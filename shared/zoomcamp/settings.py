@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,6 +26,8 @@ from .errors import CourseError
 ENV_PREFIX = "ZOOMCAMP_"
 BACKENDS = ("local", "gcp")
 DATA_SOURCES = ("sample", "download")
+# local, local[4], local[*], local[4,2] (with retries), spark://host:port, yarn, k8s://host:port
+SPARK_MASTER = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|spark://\S+|yarn|k8s://\S+")
 
 
 class SettingsError(CourseError, ValueError):
@@ -91,6 +94,10 @@ class Settings:
     # Submissions per client IP per minute; 0 = no limit.
     registration_rate_limit: int = 10
 
+    # Spark (week 5): where SparkSessions and spark-submit send work. local[*] = this process, one thread per core;
+    # spark://127.0.0.1:7077 = a standalone cluster (zoomcamp spark cluster-up); yarn on Dataproc.
+    spark_master: str = "local[*]"
+
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise SettingsError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
@@ -102,6 +109,9 @@ class Settings:
             port = getattr(self, name)
             if port is not None and not 0 < port < 65536:
                 raise SettingsError(f"{name} must be between 1 and 65535, not {port}")
+        if not SPARK_MASTER.fullmatch(self.spark_master):
+            raise SettingsError("spark_master must be local[*], local[N], spark://host:port, yarn or k8s://..., "
+                                f"not {self.spark_master!r}")
         if self.sample_rows < 1:
             raise SettingsError(f"sample_rows must be at least 1, not {self.sample_rows}")
         if self.backend == "gcp" and not (self.gcp_project and self.gcs_bucket):
