@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from .settings import Settings, get_settings
 from .stack import StackError
 from .stack.base import port_is_free
+from .stack.kafka import Kafka
+from .stack.kafka import binary as kafka_binary
 from .stack.postgres import Postgres, find_bin_dir
 
 MIN_FREE_GB = 5.0
@@ -65,6 +67,33 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
         checks.append(Check("GCS emulator (week 2)", True, binary().name, required=False))
     except StackError as exc:
         checks.append(Check("GCS emulator (week 2)", False, "not found", str(exc), required=False))
+
+    try:
+        from .stack.bigquery import emulator_version, spatial_extension_file
+
+        detail = f"bqemulator {emulator_version()}, {spatial_extension_file().name} shipped (offline)"
+        checks.append(Check("BigQuery emulator (week 3)", True, detail, required=False))
+    except StackError as exc:
+        checks.append(Check("BigQuery emulator (week 3)", False, "not ready", str(exc), required=False))
+
+    try:
+        detail = f"external cluster {settings.kafka_bootstrap}" if settings.kafka_bootstrap else kafka_binary().name
+        checks.append(Check("Kafka broker (week 6)", True, detail, required=False))
+    except StackError as exc:
+        checks.append(Check("Kafka broker (week 6)", False, "not found", str(exc), required=False))
+    if not settings.kafka_bootstrap:
+        broker = Kafka(settings).status()
+        if broker.running:
+            checks.append(Check("Kafka port", True, f"the course's broker is on {broker.details['port']}"))
+        elif settings.kafka_port is not None:
+            free = port_is_free(settings.kafka_port)
+            checks.append(Check("Kafka port", free, f"configured {settings.kafka_port}: "
+                                + ("free" if free else "in use by another program"),
+                                "stop that program or set ZOOMCAMP_KAFKA_PORT to a free port", required=False))
+        else:
+            free = port_is_free(Kafka.default_port)
+            checks.append(Check("Kafka port", True, "9092 free" if free else "9092 in use: the stack will pick a "
+                                "free port", required=False))
 
     settings.home.mkdir(parents=True, exist_ok=True)
     free_gb = shutil.disk_usage(settings.home).free / 1e9

@@ -78,11 +78,19 @@ class Settings:
     # emulator, or on real GCS when backend = "gcp"; "gs://bucket/prefix" = that bucket; a folder path = a local lake.
     lake_url: str | None = None
 
+    # The Kafka broker (week 6). None = the embedded broker (noida-db) on 9092 if free, else any free port.
+    kafka_port: int | None = None
+    # "host:port[,host:port]" of a Kafka cluster to use instead of the embedded broker (e.g. the 3-broker cluster
+    # of week_6_streaming/docker-compose.yaml: "localhost:19092,localhost:29092,localhost:39092").
+    kafka_bootstrap: str | None = None
+
     # Real GCP, used when backend = "gcp".
     gcp_project: str | None = None
     gcp_region: str = "europe-west1"
     gcs_bucket: str | None = None
     bq_dataset: str = "trips_data_all"
+    # The local BigQuery emulator (week 3 on). None = 9050 if free, else any free port.
+    bq_port: int | None = None
 
     # The registration app (registration/, `zoomcamp registration serve`); [registration] in zoomcamp.toml.
     # A SQLAlchemy URL; None = the SQLite file <home>/registration/registration.db.
@@ -105,13 +113,17 @@ class Settings:
             raise SettingsError(
                 f"data_source must be one of {', '.join(DATA_SOURCES)}, not {self.data_source!r}"
             )
-        for name in ("postgres_port", "gcs_port"):
+        for name in ("postgres_port", "gcs_port", "bq_port", "kafka_port"):
             port = getattr(self, name)
             if port is not None and not 0 < port < 65536:
                 raise SettingsError(f"{name} must be between 1 and 65535, not {port}")
         if not SPARK_MASTER.fullmatch(self.spark_master):
             raise SettingsError("spark_master must be local[*], local[N], spark://host:port, yarn or k8s://..., "
                                 f"not {self.spark_master!r}")
+        for server in self.kafka_bootstrap.split(",") if self.kafka_bootstrap else ():
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise SettingsError(f"kafka_bootstrap must be host:port[,host:port...], not {self.kafka_bootstrap!r}")
         if self.sample_rows < 1:
             raise SettingsError(f"sample_rows must be at least 1, not {self.sample_rows}")
         if self.backend == "gcp" and not (self.gcp_project and self.gcs_bucket):

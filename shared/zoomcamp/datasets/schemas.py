@@ -24,6 +24,7 @@ ARROW_TYPES = {
 }
 PANDAS_TYPES = {"int64": "Int64", "float64": "float64", "string": "string", "timestamp": "datetime64[us]"}
 POSTGRES_TYPES = {"int64": "BIGINT", "float64": "DOUBLE PRECISION", "string": "TEXT", "timestamp": "TIMESTAMP"}
+BIGQUERY_TYPES = {"int64": "INT64", "float64": "FLOAT64", "string": "STRING", "timestamp": "TIMESTAMP"}
 
 
 @dataclass(frozen=True)

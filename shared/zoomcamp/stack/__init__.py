@@ -12,13 +12,17 @@ from __future__ import annotations
 
 from ..settings import Settings, get_settings
 from .base import Service, ServiceStatus, StackError, free_port, port_is_free
+from .bigquery import BigQuery
 from .gcs import Gcs
+from .kafka import Kafka
 from .postgres import Postgres
 
 # Started in this order, stopped in reverse.
 SERVICES: dict[str, type[Service]] = {
     "postgres": Postgres,
     "gcs": Gcs,
+    "bigquery": BigQuery,  # after gcs: its load jobs read the GCS emulator's files
+    "kafka": Kafka,
 }
 
 __all__ = ["SERVICES", "Service", "ServiceStatus", "StackError", "down", "env", "free_port", "get",

@@ -1,0 +1,222 @@
+"""Where the broker is, and the topic chores every notebook repeats: create, recreate, count, read, lag.
+
+All of it is plain kafka-python against whichever cluster the settings point at: the embedded broker
+that ``stack.up()`` starts, or an external cluster (``kafka_bootstrap``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pandas as pd
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import MemberToRemove, NewTopic
+from kafka.errors import (
+    GroupIdNotFoundError,
+    TopicAlreadyExistsError,
+    UnknownTopicOrPartitionError,
+)
+
+from ..errors import CourseError
+from ..settings import Settings, get_settings
+from ..stack import StackError
+from ..stack.kafka import Kafka
+
+CLIENT_ID = "zoomcamp"
+
+
+class TopicError(CourseError, ValueError):
+    """A topic is missing, or exists with another shape than asked for."""
+
+
+class GroupError(CourseError, RuntimeError):
+    """A consumer group cannot be changed (it still has live members)."""
+
+
+def bootstrap_servers(settings: Settings | None = None) -> str:
+    """``host:port[,...]`` of the cluster in use (a clear error when the embedded broker is not running)."""
+    servers = Kafka(settings or get_settings()).bootstrap()
+    if not servers:
+        raise StackError("Kafka is not running: start it with `zoomcamp stack up` (stack.up() in a notebook)")
+    return servers
+
+
+def client_config(settings: Settings | None = None) -> dict:
+    """The options every kafka-python client of the course gets."""
+    return {"bootstrap_servers": bootstrap_servers(settings).split(","), "client_id": CLIENT_ID}
+
+
+@contextmanager
+def admin(settings: Settings | None = None) -> Iterator[KafkaAdminClient]:
+    client = KafkaAdminClient(**client_config(settings))
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _consumer(settings: Settings | None = None, **options) -> KafkaConsumer:
+    return KafkaConsumer(**client_config(settings), enable_auto_commit=False, **options)
+
+
+def topics(settings: Settings | None = None) -> list[str]:
+    """The topics on the cluster, without Kafka's internal ones (``__consumer_offsets`` ...)."""
+    with admin(settings) as client:
+        return sorted(t for t in client.list_topics() if not t.startswith("__"))
+
+
+def describe_topic(name: str, settings: Settings | None = None) -> dict:
+    """Partitions (with leader, replicas, in-sync replicas) and the topic's own configuration."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    with admin(settings) as client:
+        try:
+            (meta,) = client.describe_topics([name])
+        except UnknownTopicOrPartitionError:
+            raise TopicError(f"topic {name!r} does not exist") from None
+        if meta["error_code"]:
+            raise TopicError(f"topic {name!r} does not exist")
+        configs = client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
+    config = {k: v["value"] for k, v in configs["topic"][name].items()}
+    partitions = [{"partition": p["partition_index"], "leader": p["leader_id"], "replicas": p["replica_nodes"],
+                   "in_sync": p["isr_nodes"]} for p in sorted(meta["partitions"], key=lambda p: p["partition_index"])]
+    return {"name": name, "partitions": partitions, "config": config}
+
+
+def ensure_topic(name: str, partitions: int = 3, replication_factor: int = 1, config: dict | None = None,
+                 settings: Settings | None = None) -> bool:
+    """Create the topic if it is missing; True if it was created. Safe to call again: an existing topic with
+    the same number of partitions is left as it is (one with another number is an error, not a silent change)."""
+    topic = NewTopic(name, partitions, replication_factor, topic_configs={k: str(v) for k, v in (config or {}).items()})
+    with admin(settings) as client:
+        try:
+            client.create_topics([topic])
+            client.wait_for_topics([name], timeout_ms=10_000)  # leaders elected: ready to produce to
+            return True
+        except TopicAlreadyExistsError:
+            pass
+    existing = len(describe_topic(name, settings)["partitions"])
+    if existing != partitions:
+        raise TopicError(f"topic {name!r} exists with {existing} partitions, not {partitions}: "
+                         f"recreate_topic({name!r}, {partitions}) starts it over (its messages are deleted)")
+    return False
+
+
+def delete_topics(names: list[str], settings: Settings | None = None) -> list[str]:
+    """Delete the topics that exist among ``names``; returns those deleted."""
+    present = set(topics(settings))
+    doomed = [n for n in names if n in present]
+    if doomed:
+        with admin(settings) as client:
+            client.delete_topics(doomed)
+    return doomed
+
+
+def recreate_topic(name: str, partitions: int = 3, replication_factor: int = 1, config: dict | None = None,
+                   settings: Settings | None = None) -> None:
+    """Delete the topic (if any) and create it empty: how a notebook starts from a known state on every run."""
+    delete_topics([name], settings)
+    deadline = time.monotonic() + 30
+    while True:  # a real cluster deletes asynchronously: creating may fail for a moment
+        try:
+            created = ensure_topic(name, partitions, replication_factor, config, settings)
+            if created or not message_count(name, settings):
+                return
+        except TopicError:
+            pass
+        if time.monotonic() > deadline:
+            raise TopicError(f"topic {name!r} could not be recreated (still being deleted?)")
+        time.sleep(0.2)
+
+
+def topic_offsets(name: str, settings: Settings | None = None) -> pd.DataFrame:
+    """Per partition: the first offset still kept (``earliest``), the next offset to be written (``latest``), and
+    ``messages`` = the difference (exact for plain topics; transaction markers and compaction make it a maximum)."""
+    consumer = _consumer(settings)
+    try:
+        found = consumer.partitions_for_topic(name)
+        if not found:
+            raise TopicError(f"topic {name!r} does not exist")
+        tps = [TopicPartition(name, p) for p in sorted(found)]
+        first, last = consumer.beginning_offsets(tps), consumer.end_offsets(tps)
+    finally:
+        consumer.close()
+    frame = pd.DataFrame({"partition": [tp.partition for tp in tps], "earliest": [first[tp] for tp in tps],
+                          "latest": [last[tp] for tp in tps]})
+    frame["messages"] = frame["latest"] - frame["earliest"]
+    return frame
+
+
+def message_count(name: str, settings: Settings | None = None) -> int:
+    return int(topic_offsets(name, settings)["messages"].sum())
+
+
+def read_topic(name: str, decode: Callable[[bytes], object] | None = json.loads, limit: int | None = None,
+               settings: Settings | None = None, timeout: float = 30.0) -> pd.DataFrame:
+    """Every message now in the topic (or the first ``limit`` per partition), oldest first per partition, without
+    a consumer group: ``partition, offset, timestamp, key, value, headers`` (values decoded by ``decode``)."""
+    consumer = _consumer(settings, auto_offset_reset="earliest")
+    rows = []
+    try:
+        found = consumer.partitions_for_topic(name)
+        if not found:
+            raise TopicError(f"topic {name!r} does not exist")
+        tps = [TopicPartition(name, p) for p in sorted(found)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        stop = consumer.end_offsets(tps)
+        if limit is not None:
+            start = consumer.beginning_offsets(tps)
+            stop = {tp: min(stop[tp], start[tp] + limit) for tp in tps}
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < stop[tp] for tp in tps):
+            if time.monotonic() > deadline:
+                raise TopicError(f"reading {name!r} took longer than {timeout:.0f} s")
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for r in records:
+                    if r.offset < stop[tp]:  # later ones arrived while reading: not in the snapshot
+                        rows.append({"partition": r.partition, "offset": r.offset,
+                                     "timestamp": pd.Timestamp(r.timestamp, unit="ms"),
+                                     "key": r.key.decode(errors="replace") if r.key is not None else None,
+                                     "value": decode(r.value) if decode else r.value,
+                                     "headers": {k: v.decode(errors="replace") for k, v in r.headers or []}})
+    finally:
+        consumer.close()
+    columns = ["partition", "offset", "timestamp", "key", "value", "headers"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["partition", "offset"], ignore_index=True)
+
+
+def group_lag(group: str, topic: str, settings: Settings | None = None) -> pd.DataFrame:
+    """Per partition: the group's committed offset, the latest offset, and the lag (messages not yet processed)."""
+    offsets = topic_offsets(topic, settings)
+    with admin(settings) as client:
+        committed = client.list_group_offsets(group).get(group, {})
+    done = {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == topic and meta.offset >= 0}
+    frame = offsets[["partition", "latest"]].copy()
+    frame["committed"] = [done.get(p, offsets.loc[i, "earliest"]) for i, p in enumerate(offsets["partition"])]
+    frame["lag"] = frame["latest"] - frame["committed"]
+    return frame[["partition", "committed", "latest", "lag"]]
+
+
+def forget_group(group: str, settings: Settings | None = None) -> None:
+    """Delete a consumer group and its committed offsets (it starts from ``auto_offset_reset`` next time).
+
+    Static members (``group.instance.id``) of stopped processes are removed first: a real cluster drops them after
+    ``session.timeout.ms``, the embedded broker keeps them. A group with live dynamic members is an error."""
+    with admin(settings) as client:
+        try:
+            outcome = str(client.delete_groups([group]).get(group, "OK"))
+            if "NonEmpty" in outcome:
+                members = client.describe_groups([group])[group]["members"]
+                static = [MemberToRemove(group_instance_id=m["group_instance_id"])
+                          for m in members if m["group_instance_id"]]
+                if static:
+                    client.remove_group_members(group, static)
+                outcome = str(client.delete_groups([group]).get(group, "OK"))
+        except GroupIdNotFoundError:
+            return
+    if outcome != "OK" and "NotFound" not in outcome:
+        raise GroupError(f"consumer group {group!r} could not be reset ({outcome}): stop its consumers first")

@@ -1,0 +1,247 @@
+"""Week 3's warehouse: the external-table stand-in, the backend switch, the SQL files the notebooks run, the row counts
+against the lake, and the local measurement of what a layout saves."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pyarrow as pa
+import pytest
+from google.api_core.exceptions import NotFound
+
+from zoomcamp import warehouse
+from zoomcamp.lake import Lake
+from zoomcamp.stack.bigquery import BigQuery
+from zoomcamp.warehouse import Warehouse, WarehouseError
+
+ROOT = Path(__file__).resolve().parents[1]
+WEEK = ROOT / "week_3_warehouse"
+NOTEBOOKS = sorted(WEEK.glob("*.ipynb"))
+MONTHS = ["2021-01", "2021-02", "2021-03"]
+
+EXTERNAL = """-- the lake's yellow months
+CREATE OR REPLACE EXTERNAL TABLE `p.d.external_yellow`
+WITH PARTITION COLUMNS (year INT64, month INT64)
+OPTIONS (
+  format = 'PARQUET',
+  uris = ['gs://zoomcamp-lake/yellow/*'],
+  hive_partition_uri_prefix = 'gs://zoomcamp-lake/yellow'
+)"""
+
+
+# --- the external-table mapping ------------------------------------------------------------------------------------
+def test_an_external_table_statement_is_read_whole():
+    table = warehouse.parse_external_table(EXTERNAL)
+    assert table.name == "p.d.external_yellow" and table.replace
+    assert table.uris == ["gs://zoomcamp-lake/yellow/*"] and table.format == "PARQUET"
+    assert table.partition_columns == [("year", "INT64"), ("month", "INT64")]
+    plain = warehouse.parse_external_table("CREATE EXTERNAL TABLE d.t OPTIONS (format = \"PARQUET\", "
+                                           "uris = [\"gs://b/a.parquet\", 'gs://b/c.parquet'])")
+    assert (plain.name, plain.uris, plain.partition_columns, plain.replace) == (
+        "d.t", ["gs://b/a.parquet", "gs://b/c.parquet"], None, False)
+    assert warehouse.parse_external_table("CREATE OR REPLACE TABLE d.t AS SELECT 1") is None
+    assert warehouse.parse_external_table("SELECT 'CREATE EXTERNAL TABLE'") is None
+    with pytest.raises(WarehouseError, match="uris"):
+        warehouse.parse_external_table("CREATE EXTERNAL TABLE d.t OPTIONS (format = 'PARQUET')")
+
+
+def test_gs_uris_map_to_the_gcs_emulators_folder_and_star_to_a_recursive_glob(tmp_path):
+    root = tmp_path / "gcs"
+    assert warehouse.local_glob("gs://lake/yellow/*", root) == f"{root}/lake/yellow/**/*.parquet"
+    assert warehouse.local_glob("gs://lake/yellow/*.parquet", root) == f"{root}/lake/yellow/**/*.parquet"
+    assert warehouse.local_glob("gs://lake/yellow/year=2021/month=01/f.parquet", root) == \
+        f"{root}/lake/yellow/year=2021/month=01/f.parquet"
+    assert warehouse.local_glob("file:///data/lake/green/*", root) == "/data/lake/green/**/*.parquet"
+    assert warehouse.local_glob("/data/lake/green/x.parquet", root) == "/data/lake/green/x.parquet"
+    for bad, message in [("gs://lake/../etc/passwd", "not a gs://bucket/path"), ("gs://", "not a gs://bucket"),
+                         ("gs://lake/*/x/*", "one \\* wildcard"), ("s3://lake/yellow/*", "gs:// URIs"),
+                         ("gs://lake/it's/*", "quotes")]:
+        with pytest.raises(WarehouseError, match=message):
+            warehouse.local_glob(bad, root)
+
+
+def test_the_stand_in_is_a_view_over_the_mapped_files_with_typed_partition_columns(tmp_path):
+    view = warehouse.external_table_as_view(EXTERNAL, tmp_path)
+    assert view.startswith("CREATE OR REPLACE VIEW `p.d.external_yellow` AS")
+    assert "SELECT * EXCEPT (year, month), CAST(year AS INT64) AS year, CAST(month AS INT64) AS month" in view
+    assert f"read_parquet(['{tmp_path}/zoomcamp-lake/yellow/**/*.parquet'], hive_partitioning = true)" in view
+    flat = warehouse.external_table_as_view(
+        "CREATE EXTERNAL TABLE d.t OPTIONS (format='PARQUET', uris=['gs://b/x.parquet'])", tmp_path)
+    assert flat.startswith("CREATE VIEW `d.t`") and "SELECT *\n" in flat and "hive_partitioning = false" in flat
+    with pytest.raises(WarehouseError, match="PARQUET only"):
+        warehouse.external_table_as_view("CREATE EXTERNAL TABLE d.t OPTIONS (format='CSV', uris=['gs://b/x.csv'])",
+                                         tmp_path)
+
+
+def test_placeholders_and_statements():
+    assert warehouse.render("SELECT * FROM `${project}.${dataset}.t`", {"project": "p", "dataset": "d"}) == \
+        "SELECT * FROM `p.d.t`"
+    with pytest.raises(WarehouseError, match=r"\$\{table\}"):
+        warehouse.render("SELECT * FROM ${table}", {})
+    text = "-- first\nCREATE TABLE a AS SELECT 1;\n\nSELECT ';' AS x;\n-- only a comment;\n"
+    assert warehouse.statements(text) == ["-- first\nCREATE TABLE a AS SELECT 1", "SELECT ';' AS x"]
+    with pytest.raises(WarehouseError, match="no SQL file nope.sql"):
+        warehouse.sql_file("nope")
+
+
+# --- the backend switch ---------------------------------------------------------------------------------------------
+def test_the_local_backend_is_the_emulator_with_anonymous_credentials(settings):
+    from google.auth.credentials import AnonymousCredentials
+
+    bq = warehouse.client(settings)
+    assert bq._connection.API_BASE_URL == BigQuery(settings).env()["BIGQUERY_EMULATOR_HOST"]
+    assert isinstance(bq._credentials, AnonymousCredentials) and bq.project == "zoomcamp"
+    assert warehouse.is_emulator(bq)
+    assert bq.query("SELECT 40 + 2 AS x").result().to_arrow(create_bqstorage_client=False).to_pylist() == [{"x": 42}]
+
+
+def test_the_local_backend_without_the_emulator_says_how_to_start_it(scratch_settings):
+    with pytest.raises(WarehouseError, match="zoomcamp stack up"):
+        warehouse.client(scratch_settings)
+
+
+def test_the_gcp_backend_is_bigquery_with_application_default_credentials(settings, tmp_path, monkeypatch):
+    adc = tmp_path / "adc.json"  # what `gcloud auth application-default login` writes
+    adc.write_text(json.dumps({"type": "authorized_user", "client_id": "id.apps.googleusercontent.com",
+                               "client_secret": "secret", "refresh_token": "token"}))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
+    monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", "http://127.0.0.1:9")  # left in the shell: must not be used
+    cloud = settings.replace(backend="gcp", gcp_project="my-project", gcs_bucket="my-lake", gcp_region="us-east1")
+    bq = warehouse.client(cloud)
+    assert bq._connection.API_BASE_URL == "https://bigquery.googleapis.com"
+    assert bq.project == "my-project" and bq.location == "us-east1"
+    assert type(bq._credentials).__module__.startswith("google.oauth2")
+    assert not warehouse.is_emulator(bq)
+    wh = Warehouse(cloud, bq)
+    assert (wh.emulator, wh.lake, wh.table_id("t")) == (False, "gs://my-lake", "my-project.trips_data_all.t")
+    assert warehouse.client(settings)._connection.API_BASE_URL != bq._connection.API_BASE_URL
+
+
+def test_the_gcp_backend_without_credentials_is_a_clear_error(settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    cloud = settings.replace(backend="gcp", gcp_project="my-project", gcs_bucket="my-lake")
+    with pytest.raises(WarehouseError, match="gcloud auth application-default login"):
+        warehouse.client(cloud)
+
+
+# --- the SQL files are what the notebooks run -----------------------------------------------------------------------
+def _code_cells(path: Path) -> list[str]:
+    return [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def test_every_sql_file_is_run_by_a_notebook_and_every_name_exists():
+    files = {p.stem for p in (WEEK / "sql").glob("*.sql")}
+    used = set()
+    for notebook in NOTEBOOKS:
+        for source in _code_cells(notebook):
+            used |= set(re.findall(r"(?:run|query|sql|dry_run_bytes)\(\s*\"(\d\d_\w+)\"", source))
+    assert used - files == set(), "notebooks name SQL files that do not exist"
+    assert files - used == set(), "SQL files no notebook runs"
+    assert len(NOTEBOOKS) == 6
+
+
+def test_notebooks_send_the_warehouse_no_sql_of_their_own():
+    """BigQuery SQL lives in sql/*.sql only: a literal statement passed to the client would drift from the files."""
+    offenders = []
+    for notebook in NOTEBOOKS:
+        for source in _code_cells(notebook):
+            for node in ast.walk(ast.parse(source)):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args
+                        and isinstance(node.args[0], ast.Constant | ast.JoinedStr)):
+                    continue
+                receiver, method, first = ast.unparse(node.func.value), node.func.attr, node.args[0]
+                names_a_file = isinstance(first, ast.Constant) and re.fullmatch(r"\d\d_\w+", str(first.value))
+                if ((receiver in ("bq", "wh.client", "client") and method == "query")
+                        or (receiver == "wh" and method == "execute")
+                        or (receiver == "wh" and method in ("run", "query", "sql") and not names_a_file)):
+                    offenders.append(f"{notebook.name}: {ast.unparse(node)[:80]}")
+    assert offenders == []
+
+
+def test_sql_files_fill_every_placeholder_they_use():
+    for path in (WEEK / "sql").glob("*.sql"):
+        names = set(re.findall(r"\$\{(\w+)\}", path.read_text()))
+        assert names <= {"project", "dataset", "lake", "kind", "table", "corrections"}, path.name
+        rendered = warehouse.render(path.read_text(), {n: "x" for n in names})
+        assert "${" not in rendered and warehouse.statements(rendered), path.name
+
+
+# --- on the session's emulator --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def wh(settings):
+    lake = Lake(settings)
+    lake.ingest("yellow", MONTHS, progress=False)
+    wh = Warehouse(settings.replace(bq_dataset="test_warehouse"))
+    wh.create_dataset()
+    return wh
+
+
+def test_warehouse_row_counts_agree_with_the_lake_check(wh, settings):
+    lake_rows = {(int(s.month[:4]), int(s.month[5:])): s.rows for s in Lake(settings).check(["yellow"], MONTHS)}
+    assert all(rows for rows in lake_rows.values())
+    wh.run("02_external_table", kind="yellow")
+    wh.run("02_external_table", kind="yellow")  # idempotent: the view is replaced
+    assert wh.client.get_table(wh.table_id("external_yellow_tripdata")).table_type == "VIEW"
+    wh.run("02_native_table", kind="yellow")
+    for table in ("external_yellow_tripdata", "yellow_tripdata"):
+        counted = wh.query("02_rows_by_month", table=table)
+        assert {(r.year, r.month): r.trips for r in counted.itertuples()} == lake_rows, table
+    assert wh.client.get_table(wh.table_id("yellow_tripdata")).num_rows == sum(lake_rows.values())
+    loaded = wh.load_parquet(f"{wh.lake}/yellow/*", "yellow_loaded", "yellow")
+    assert loaded.output_rows == sum(lake_rows.values())
+
+
+def test_an_external_table_made_through_the_api_is_replaced_by_the_stand_in(wh):
+    from google.cloud import bigquery
+
+    table_id = wh.table_id("external_green_tripdata")
+    wh.client.delete_table(table_id, not_found_ok=True)
+    api_table = bigquery.Table(table_id)
+    config = bigquery.ExternalConfig("PARQUET")
+    config.source_uris = [f"{wh.lake}/yellow/*"]
+    api_table.external_data_configuration = config
+    wh.client.create_table(api_table)  # the emulator accepts it, and reads it as empty
+    wh.execute(f"CREATE OR REPLACE EXTERNAL TABLE `{table_id}` OPTIONS (format = 'PARQUET', "
+               f"uris = ['{wh.lake}/yellow/year=2021/month=01/*'])")
+    assert wh.client.get_table(table_id).table_type == "VIEW"
+    columns = [f.name for f in wh.client.get_table(table_id).schema]
+    assert "year" not in columns  # no WITH PARTITION COLUMNS: no hive columns, as in BigQuery
+    rows = warehouse.to_frame(wh.client.query(f"SELECT count(*) AS n FROM `{table_id}`"))["n"].item()
+    assert rows == Lake(wh.settings).manifest("yellow", "2021-01")["rows"]
+
+
+def test_a_missing_sql_value_fails_before_anything_runs(wh):
+    with pytest.raises(WarehouseError, match=r"\$\{kind\}"):
+        wh.run("02_external_table")
+    with pytest.raises(NotFound):
+        wh.client.get_table(wh.table_id("external_${kind}_tripdata"))
+
+
+# --- measuring layouts ----------------------------------------------------------------------------------------------
+def test_scan_profile_counts_what_partition_and_min_max_pruning_skip(tmp_path):
+    n = 4000
+    table = pa.table({"day": pa.array([f"2021-01-{1 + i % 4:02d}" for i in range(n)]),
+                      "vendor": pa.array([1 + (i // 4) % 2 for i in range(n)]),
+                      "amount": pa.array([float(i) for i in range(n)])})
+    plain = warehouse.write_layout(table, tmp_path / "plain", row_group_size=100)
+    parted = warehouse.write_layout(table, tmp_path / "parted", partition_by="day", cluster_by="vendor",
+                                    row_group_size=100)
+    assert len(plain) == 1 and len(parted) == 4
+    query = ("SELECT count(*), sum(amount) FROM read_parquet('{}/**/*.parquet', hive_partitioning = true) "
+             "WHERE day = '2021-01-02' AND vendor = 1")
+    chosen = [i for i in range(n) if i % 4 == 1 and (i // 4) % 2 == 0]
+    expected = [(len(chosen), float(sum(chosen)))]
+    whole = warehouse.scan_profile(query.format(warehouse.counted(tmp_path / "plain")), plain)
+    pruned = warehouse.scan_profile(query.format(warehouse.counted(tmp_path / "parted")), parted)
+    assert whole["result"] == pruned["result"] == expected
+    assert (whole["files_read"], whole["row_groups_read"], whole["row_groups_total"]) == (1, 40, 40)
+    assert pruned["files_total"] == 4 and pruned["files_read"] <= 2  # its day, and at most the schema file
+    assert pruned["row_groups_total"] == 40
+    # In its day's file rows are sorted by vendor: the row groups holding only vendor 2 are never read.
+    assert pruned["row_groups_read"] <= 5 + 1
+    assert pruned["data_bytes_read"] < whole["data_bytes_read"] / 4
+    assert whole["bytes_read"] >= whole["data_bytes_read"] > 0

@@ -1,0 +1,1 @@
+SELECT count(*) AS trips FROM `${project}.${dataset}.${table}`
