@@ -24,6 +24,7 @@ from zoomcamp.datasets.schemas import DROPOFF_COLUMN, PICKUP_COLUMN
 from zoomcamp.errors import CourseError
 from zoomcamp.lake import Lake
 from zoomcamp.stack import free_port
+from zoomcamp.warehouse import Warehouse, to_frame
 
 pytestmark = pytest.mark.stack
 
@@ -90,6 +91,16 @@ def test_run_builds_lake_warehouse_models_and_dashboard_tables(built, settings):
     loaded = built.step("warehouse").result
     assert {(x.kind, x.month): x.rows for x in loaded} == {
         (kind, month): lake.manifest(kind, month)["rows"] for kind in project.KINDS for month in MONTHS}
+    # The warehouse: BigQuery's tables (the emulator), partitioned by pickup day, clustered by pickup zone.
+    wh = Warehouse(settings)
+    for kind in project.KINDS:
+        table = wh.client.get_table(wh.table_id(f"{kind}_tripdata"))
+        assert (table.time_partitioning.type_, table.time_partitioning.field) == ("DAY", PICKUP_COLUMN[kind])
+        assert table.clustering_fields == ["PULocationID"]
+        counts = to_frame(wh.execute(f"SELECT year, month, count(*) AS n FROM `{table.full_table_id.replace(':', '.')}`"
+                                     " GROUP BY year, month ORDER BY year, month"))
+        assert counts["n"].tolist() == [lake.manifest(kind, m)["rows"] for m in MONTHS]
+        assert fingerprint(settings, kind, 1)[0] == counts["n"][0]  # dbt's DuckDB copy holds the same rows
     dbt_run = built.step("dbt").result
     assert dbt_run.success and dbt_run.status("fact_trips") == "success"
     assert dbt_run.status("assert_monthly_revenue_reconciles") == "pass"
@@ -135,6 +146,53 @@ def test_rerunning_a_month_replaces_that_month_only(built, settings):
     assert Lake(settings).leftovers() == []
 
 
+def test_the_warehouse_table_is_recreated_when_it_is_not_the_partitioned_one(built, settings):
+    wh = Warehouse(settings)
+    table = wh.table_id("green_tripdata")
+    wh.execute(f"CREATE OR REPLACE TABLE `{table}` AS SELECT 1 AS x")  # what another notebook might leave
+    project.load_warehouse(["2021-01", "2021-02"], ["green"], settings=settings)
+    found = wh.client.get_table(table)
+    assert found.time_partitioning.field == "lpep_pickup_datetime" and found.clustering_fields == ["PULocationID"]
+    assert found.num_rows == sum(Lake(settings).manifest("green", m)["rows"] for m in MONTHS)
+
+
+def test_the_dashboard_sql_runs_on_bigquery_too(built, settings, tmp_path):
+    """The GCP path's SQL (BigQuery's dialect), on the emulator: dbt's three models published there from DuckDB
+    (as dbt's prod target would build them), the dashboard's tables built there, the same answers as locally."""
+    from google.cloud import bigquery
+
+    engine = project._BigQuery(settings)
+    wh, lake = engine.wh, Lake(settings)
+    dataset = engine.datasets[project.MODELS_SCHEMA]
+    wh.client.create_dataset(bigquery.Dataset(f"{wh.project}.{dataset}"), exists_ok=True)
+    types = {"VARCHAR": "STRING", "BIGINT": "INT64", "INTEGER": "INT64", "DOUBLE": "FLOAT64", "DATE": "DATE",
+             "TIMESTAMP": "TIMESTAMP", "BOOLEAN": "BOOL"}
+    with duckdb.connect(str(project.warehouse_path(settings)), read_only=True) as con:
+        for model in ("fact_trips", "dm_monthly_zone_revenue", "dim_zones"):
+            columns = [(c, "DOUBLE" if t.startswith("DECIMAL") else t)
+                       for c, t, *_ in con.execute(f"DESCRIBE dbt_dev.{model}").fetchall()]
+            local = tmp_path / f"{model}.parquet"
+            select = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in columns)
+            con.execute(f"COPY (SELECT {select} FROM dbt_dev.{model}) TO '{local}' (FORMAT parquet)")
+            remote = lake.path("_project_test", f"{model}.parquet")
+            lake.fs.put_file(str(local), remote)
+            config = bigquery.LoadJobConfig(source_format="PARQUET", write_disposition="WRITE_TRUNCATE",
+                                            schema=[bigquery.SchemaField(c, types[t]) for c, t in columns])
+            wh.client.load_table_from_uri(lake.protocol + remote, f"{wh.project}.{dataset}.{model}",
+                                          job_config=config).result()
+    lake.fs.rm(lake.path("_project_test"), recursive=True)
+    rows = project.build_dashboard_data(settings=settings, engine=engine)
+    assert rows == built.step("dashboard").result
+    on_bigquery, local = project.DashboardData(settings, engine=engine), project.DashboardData(settings)
+    assert on_bigquery.months() == local.months() == MONTHS
+    for months, services in [(MONTHS, SERVICES), (["2021-02"], ["Green"])]:
+        assert on_bigquery.totals(months, services) == local.totals(months, services)
+        pd.testing.assert_frame_equal(on_bigquery.daily(months, services), local.daily(months, services),
+                                      check_dtype=False)
+        pd.testing.assert_frame_equal(on_bigquery.revenue_share(months, services, "zone"),
+                                      local.revenue_share(months, services, "zone"), check_dtype=False)
+
+
 def test_the_dag_runs_the_same_steps(built, settings, airflow_home):
     data = project.DashboardData(settings)
     before = data.totals(MONTHS, SERVICES), fingerprint(settings, "yellow", 1)
@@ -158,13 +216,15 @@ def test_bad_input_is_one_clear_line(built, settings):
     assert result.returncode == 2 and result.stderr.startswith("error:") and "Traceback" not in result.stderr
 
 
-def test_a_missing_or_damaged_month_is_named_and_loses_nothing(settings, tmp_path):
-    lonely = settings.replace(lake_url=str(tmp_path / "lake"), home=tmp_path / "home", data_dir=settings.data_path)
+def test_a_missing_or_damaged_month_is_named_and_loses_nothing(built, settings, tmp_path):
+    empty = settings.replace(lake_url=str(tmp_path / "empty"), home=tmp_path / "home", data_dir=settings.data_path)
     with pytest.raises(project.ProjectError, match="no good copy of green 2021-01"):
-        project.load_warehouse(["2021-01"], ["green"], settings=lonely)
+        project.load_warehouse(["2021-01"], ["green"], settings=empty)
     with pytest.raises(project.ProjectError, match="zoomcamp project run"):
-        project.DashboardData(lonely).months()
+        project.DashboardData(empty).months()
 
+    # A lake of its own and a BigQuery dataset of its own (the DuckDB copy is the session's: the same rows again).
+    lonely = settings.replace(lake_url=str(tmp_path / "lake"), bq_dataset="project_test_lonely")
     project.ingest_lake(["2021-01"], ["green"], settings=lonely)
     assert project.load_warehouse(["2021-01"], ["green"], settings=lonely)[0].rows > 0
     before = fingerprint(lonely, "green", 1)
@@ -174,6 +234,8 @@ def test_a_missing_or_damaged_month_is_named_and_loses_nothing(settings, tmp_pat
     with pytest.raises(project.ProjectError, match="no good copy of green 2021-01"):
         project.load_warehouse(["2021-01"], ["green"], settings=lonely)
     assert fingerprint(lonely, "green", 1) == before  # the warehouse still has the good month
+    wh = Warehouse(lonely)
+    assert wh.client.get_table(wh.table_id("green_tripdata")).num_rows == before[0]
 
 
 # --- the dashboard app ----------------------------------------------------------------------------------------------
@@ -411,8 +473,12 @@ def test_check_cli_prints_the_score_table(tmp_path):
 def test_reset_removes_the_projects_warehouse(settings, tmp_path):
     from zoomcamp import course
 
+    # A project home of its own, built without BigQuery (whose emulator belongs to the session's home).
     scratch = settings.replace(home=tmp_path, data_dir=settings.data_path, lake_url=str(tmp_path / "lake"))
-    project.run(["2021-01"], ["green"], settings=scratch)
+    project.ingest_lake(["2021-01"], settings=scratch)
+    project._load_duckdb([datasets.Month(2021, 1)], list(project.KINDS), Lake(scratch), scratch)
+    project.transform(settings=scratch)
+    project.build_dashboard_data(settings=scratch)
     assert project.DashboardData(scratch).months() == ["2021-01"]
     assert course.RESETS[7](scratch) == [str(tmp_path / "project")]  # (course.reset(7) also starts the stack)
     assert not project.warehouse_path(scratch).exists() and course.RESETS[7](scratch) == []
