@@ -40,6 +40,9 @@ app.add_typer(registration_app, name="registration")
 spark_app = typer.Typer(help="Spark (week 5): a standalone cluster on this machine, spark-submit.",
                         no_args_is_help=True)
 app.add_typer(spark_app, name="spark")
+project_app = typer.Typer(help="Week 7's reference project: the pipeline, its dashboard, the rubric self-check.",
+                          no_args_is_help=True)
+app.add_typer(project_app, name="project")
 
 out = Console()
 err = Console(stderr=True)
@@ -480,6 +483,64 @@ def spark_submit(
 
     done = submit(script, ctx.args, master=master)
     out.print(str(done))
+
+
+# --- project --------------------------------------------------------------------------------------
+
+@project_app.command("run")
+def project_run(
+    months: Annotated[
+        list[str], typer.Option("--months", "-m", help="YYYY-MM or YYYY-MM..YYYY-MM (repeatable)")
+    ] = ["2021-01"],  # noqa: B006
+):
+    """Run the whole chain for the months: lake -> warehouse -> dbt -> dashboard data (each step idempotent)."""
+    from . import project
+
+    report = project.run(parse_months(months), progress=True,
+                         announce=lambda line: out.print(line, highlight=False, soft_wrap=True))
+    out.print(f"done in {report.seconds:.1f} s; see it with `zoomcamp project dashboard`")
+
+
+@project_app.command("dashboard")
+def project_dashboard(port: Annotated[int, typer.Option(help="the dashboard's port on 127.0.0.1")] = 8501):
+    """Serve the Streamlit dashboard on 127.0.0.1 (Ctrl-C stops it)."""
+    from . import project
+    from .stack import port_is_free
+
+    if not port_is_free(port):
+        raise typer.BadParameter(f"port {port} is in use; choose another with --port", param_hint="--port")
+    out.print(f"the dashboard: http://127.0.0.1:{port}")
+    raise typer.Exit(project.dashboard(port))
+
+
+@project_app.command("plan")
+def project_plan():
+    """Where each step reads and writes with the settings in force (local, or GCP with backend = "gcp")."""
+    from . import project
+
+    frame = project.plan()
+    table = Table("step", "where", "what", title=f"backend {get_settings().backend}")
+    for row in frame.itertuples(index=False):
+        table.add_row(row.step, escape(row.where), escape(row.what))
+    out.print(table)
+    if get_settings().backend == "gcp":
+        project.check_gcp()
+        out.print("[green]the GCP configuration is complete[/green] (checked without connecting)")
+
+
+@project_app.command("check")
+def project_check(path: Annotated[Path, typer.Argument(help="your project's folder")]):
+    """Check a project folder against the peer-review rubric's checkable parts and print a score table."""
+    from . import project
+
+    result = project.check(path)
+    table = Table("criterion", "points", "found", "to do", title=f"rubric self-check: {path}")
+    for c in result.criteria:
+        colour = "green" if c.points == c.max_points else "yellow" if c.points else "red"
+        table.add_row(c.name, f"[{colour}]{c.points}/{c.max_points}", escape(c.found), escape(c.todo))
+    out.print(table)
+    out.print(f"[bold]total {result.total}/{result.max_total}[/bold] on the checkable parts; reviewers judge the "
+              "rest (see week_7_project/README.md, 'Peer review')")
 
 
 # --- doctor / settings ----------------------------------------------------------------------------

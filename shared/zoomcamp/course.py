@@ -234,9 +234,21 @@ def _reset_week_5(settings: Settings) -> list[str]:
     return removed
 
 
+def _reset_week_7(settings: Settings) -> list[str]:
+    """The reference project's warehouse and dbt files (its lake months are week 2's lake)."""
+    import shutil
+
+    folder = settings.home / "project"
+    if not folder.exists():
+        return []
+    shutil.rmtree(folder)
+    return [str(folder)]
+
+
 # Week number -> what resetting it removes. Weeks add theirs as they land.
 RESETS: dict[int, Callable[[Settings], list[str]]] = {1: _reset_week_1, 2: _reset_week_2, 4: _reset_week_4,
-                                                       5: _reset_week_5}
+                                                       5: _reset_week_5,
+                                                       7: _reset_week_7}
 
 
 def reset(week: int | str | None = None, *, settings: Settings | None = None) -> dict[int, list[str]]:
