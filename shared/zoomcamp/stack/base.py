@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -117,3 +119,24 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def process_alive(pid: int | None, marker: str) -> bool:
+    """Whether ``pid`` is still the service's process (its command line names ``marker``): a recycled pid is not."""
+    if not pid:
+        return False
+    try:
+        return marker in Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return False
+
+
+def terminate(pid: int, marker: str, grace: float = 10.0) -> None:
+    """SIGTERM, up to ``grace`` seconds to exit, then SIGKILL."""
+    if process_alive(pid, marker):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while process_alive(pid, marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if process_alive(pid, marker):
+        os.kill(pid, signal.SIGKILL)

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import os
 import platform
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from .base import Service, ServiceStatus, StackError, free_port, port_is_free
+from .base import Service, ServiceStatus, StackError, free_port, port_is_free, process_alive, terminate
 
 HOST = "127.0.0.1"
 
@@ -70,13 +69,11 @@ def _answers(port: int | None) -> bool:
         return False
 
 
+PROCESS_MARKER = "bqemulator"  # in its command line: tells our process from a recycled pid
+
+
 def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        return "bqemulator" in Path(f"/proc/{pid}/cmdline").read_text()
-    except OSError:
-        return False
+    return process_alive(pid, PROCESS_MARKER)
 
 
 class BigQuery(Service):
@@ -178,12 +175,7 @@ class BigQuery(Service):
         if not _alive(pid):
             current.message = f"not running ({current.message})"
             return current
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        terminate(pid, PROCESS_MARKER)
         status = self.status()
         status.message = "stopped"
         return status

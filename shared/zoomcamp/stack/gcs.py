@@ -7,14 +7,12 @@ The official ``google-cloud-storage`` client, gcsfs, pandas ``gs://`` paths and 
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
-from .base import Service, ServiceStatus, StackError
+from .base import Service, ServiceStatus, StackError, process_alive, terminate
 
 HOST = "127.0.0.1"
 
@@ -39,13 +37,11 @@ def _answers(port: int) -> bool:
         return False
 
 
+PROCESS_MARKER = "fake-gcs-server"  # in its command line: tells our process from a recycled pid
+
+
 def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        return "fake-gcs-server" in Path(f"/proc/{pid}/cmdline").read_text()
-    except OSError:
-        return False
+    return process_alive(pid, PROCESS_MARKER)
 
 
 class Gcs(Service):
@@ -97,12 +93,7 @@ class Gcs(Service):
         if not _alive(pid):
             current.message = f"not running ({current.message})"
             return current
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        terminate(pid, PROCESS_MARKER)
         status = self.status()
         status.message = "stopped"
         return status

@@ -11,14 +11,13 @@ course uses that cluster instead, e.g. week 6's 3-broker docker-compose cluster;
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import struct
 import subprocess
 import time
 from pathlib import Path
 
-from .base import Service, ServiceStatus, StackError
+from .base import Service, ServiceStatus, StackError, process_alive, terminate
 
 HOST = "127.0.0.1"
 
@@ -57,13 +56,11 @@ def answers(host: str, port: int, timeout: float = 2.0) -> bool:
     return correlation_id == 7 and error == 0
 
 
+PROCESS_MARKER = "noida-db"  # in its command line: tells our process from a recycled pid
+
+
 def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        return "noida-db" in Path(f"/proc/{pid}/cmdline").read_text()
-    except OSError:
-        return False
+    return process_alive(pid, PROCESS_MARKER)
 
 
 class Kafka(Service):
@@ -150,11 +147,7 @@ class Kafka(Service):
         deadline = time.monotonic() + 10
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _alive(pid):
-            os.kill(pid, signal.SIGTERM)
-            time.sleep(1)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        terminate(pid, PROCESS_MARKER, grace=1)
         status = self.status()
         status.message = "stopped"
         return status
