@@ -90,3 +90,16 @@ def scratch_home(settings):
 def airflow_home(tmp_path_factory):
     """A temporary AIRFLOW_HOME for the session: its SQLite metadata DB is created by the first DAG run."""
     return tmp_path_factory.mktemp("airflow")
+
+
+@pytest.fixture
+def write_answers(tmp_path):
+    """Write a student's homework answers file (``{"q1": 1234, ...}``, dates as text) and return its path."""
+    import yaml
+
+    def write(answers: dict, name: str = "answers.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump({k: str(v) if hasattr(v, "isoformat") else v for k, v in answers.items()}))
+        return path
+
+    return write

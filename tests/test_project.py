@@ -482,3 +482,17 @@ def test_reset_removes_the_projects_warehouse(settings, tmp_path):
     assert project.DashboardData(scratch).months() == ["2021-01"]
     assert course.RESETS[7](scratch) == [str(tmp_path / "project")]  # (course.reset(7) also starts the stack)
     assert not project.warehouse_path(scratch).exists() and course.RESETS[7](scratch) == []
+
+
+def test_week7_homework_reads_the_dashboard(built, trips, settings, write_answers):
+    from zoomcamp import homework
+
+    january = select(trips, ["2021-01"], SERVICES)
+    yellow = select(trips, ["2021-01"], ["Yellow"])
+    per_day = yellow.groupby(yellow["pickup"].dt.date).size()
+    revenue = january.groupby("Borough")["total_amount"].sum()
+    expected = homework.expected_answers(7, settings)
+    assert expected == {"q1": len(january), "q2": per_day[per_day == per_day.max()].index.min(),
+                        "q3": revenue.idxmax()}
+    wrong = dict(expected, q3=revenue.idxmin())
+    assert [g.correct for g in homework.grade(7, write_answers(wrong), settings)] == [True, True, False]

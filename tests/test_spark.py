@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -162,6 +163,37 @@ def test_warehouse_load_replaces_the_month(settings):
     with pytest.raises(zspark.SparkError, match="holds rows of 2009-02"):
         zspark.to_warehouse(report.assign(revenue_month=pd.Timestamp(f"{other}-01")), month, settings=settings)
     db.execute(f"DELETE FROM {zspark.WAREHOUSE_TABLE} WHERE revenue_month < '2010-01-01'")
+
+
+def test_week5_homework_answered_with_spark_is_graded_right(session, settings, write_answers):
+    """The homework is answerable with Spark, and Spark's answers agree with the checker's pyarrow computation."""
+    from pyspark.sql import functions as F
+
+    from zoomcamp import homework
+
+    lake = zspark.local_lake(settings)
+    lake.ingest("yellow", "2021-01", progress=False)
+    out = settings.home / homework.HOMEWORK_OUTPUT
+    if out.exists():
+        shutil.rmtree(out)
+    before = {g.question: g for g in homework.grade(5, write_answers({}), settings)}
+    assert "cannot check yet" in before["q2"].note and before["q3"].expected is not None
+
+    trips = zspark.read_trips(session, "yellow", lake.uri("yellow"), months="2021-01")
+    trips.repartition(4).write.mode("overwrite").parquet(str(out))
+    files = list(out.glob("*.parquet"))
+    pickup, dropoff = F.col("tpep_pickup_datetime"), F.col("tpep_dropoff_datetime")
+    longest = trips.select(F.max(F.unix_timestamp(dropoff) - F.unix_timestamp(pickup))).first()[0]
+    zones = zspark.read_zones(session, settings=settings)
+    least = (trips.join(zones, trips["PULocationID"] == zones["LocationID"]).groupBy("Zone").count()
+             .orderBy("count", "Zone").first()["Zone"])
+    answers = {"q1": session.version, "q2": round(sum(f.stat().st_size for f in files) / len(files) / 1e6, 2),
+               "q3": trips.filter(F.to_date(pickup) == "2021-01-15").count(), "q4": round(longest / 3600, 2),
+               "q5": least}
+    assert len(files) == 4
+    assert [g.correct for g in homework.grade(5, write_answers(answers), settings)] == [True] * 5
+    wrong = dict(answers, q3=answers["q3"] + 1, q5="Nowhere")
+    assert [g.correct for g in homework.grade(5, write_answers(wrong), settings)] == [True, True, False, True, False]
 
 
 def test_reset_week_5_removes_what_the_week_made(settings):

@@ -22,7 +22,7 @@ from kafka.admin import NewTopic
 from kafka.errors import InvalidReplicationFactorError
 
 from zoomcamp import datasets, db, stack, streaming
-from zoomcamp.settings import SettingsError, load_settings
+from zoomcamp.settings import SettingsError, get_settings, load_settings
 from zoomcamp.stack import StackError
 from zoomcamp.stack.kafka import Kafka, answers
 from zoomcamp.streaming import avro
@@ -426,3 +426,52 @@ def test_forget_group_removes_members_left_by_stopped_processes():
     assert sorted(tp.partition for tp in successor.assignment()) == [0, 1, 2]
     successor.close()
     stopped.close(autocommit=False)
+
+
+def test_week6_homework_is_graded_on_the_topic_the_student_produced(write_answers):
+    from kafka.partitioner.default import murmur2
+
+    from zoomcamp import homework
+
+    rides = streaming.load_rides("2021-01", "green")
+    streaming.recreate_topic(homework.HOMEWORK_TOPIC, partitions=2)
+    streaming.replay(rides, homework.HOMEWORK_TOPIC, kind="green")
+    expected = homework.expected_answers(6)
+    keys = rides["PULocationID"].astype("string")
+    # Independent of the broker: the default partitioner's murmur2 hash of each key, and pandas' counts.
+    assert expected["q1"] == len(rides)
+    assert expected["q2"] == sum((murmur2(k.encode()) & 0x7FFFFFFF) % 2 == 0 for k in keys)
+    per_zone = rides.groupby("PULocationID").size()
+    assert expected["q3"] == per_zone[per_zone == per_zone.max()].index.min()
+    assert expected["q4"] == rides.groupby(rides["lpep_pickup_datetime"].dt.floor("5min")).size().max()
+    assert [g.correct for g in homework.grade(6, write_answers(expected))] == [True] * 4
+    wrong = dict(expected, q2=expected["q1"] - expected["q2"])  # partition 1's count
+    assert [g.correct for g in homework.grade(6, write_answers(wrong))] == [True, False, True, True]
+
+
+def test_reset_week_6_removes_topics_groups_and_sink_tables(rides):
+    """Last in this file: the notebooks (run after the tests) make their topics and tables again."""
+    from kafka import KafkaConsumer
+
+    from zoomcamp import course
+
+    streaming.recreate_topic("t-reset", partitions=1)
+    streaming.replay(rides.head(10), "t-reset")
+    consumer = KafkaConsumer("t-reset", **streaming.client_config(), group_id="t-reset-group",
+                             auto_offset_reset="earliest", enable_auto_commit=False)
+    while not consumer.poll(500):
+        pass
+    consumer.commit()
+    consumer.close()
+    db.execute(streaming.ZONE_HOURS.ddl())
+    external = get_settings().replace(kafka_bootstrap=streaming.bootstrap_servers())
+    assert not any(r.startswith("topic") for r in course.RESETS[6](external))  # maybe not ours: left alone
+    assert "t-reset" in streaming.topics()
+    db.execute(streaming.ZONE_HOURS.ddl())
+    removed = course.reset(6)[6]
+    assert "topic t-reset" in removed and "consumer group t-reset-group" in removed
+    assert "table rides_per_zone_hour" in removed
+    assert streaming.topics() == []
+    assert streaming.consumer_groups() == []
+    assert db.query("SELECT 1 FROM pg_tables WHERE tablename = 'rides_per_zone_hour'").empty
+    assert course.reset(6)[6] == []

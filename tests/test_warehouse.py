@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pyarrow as pa
 import pytest
 from google.api_core.exceptions import NotFound
@@ -205,6 +206,33 @@ def test_warehouse_row_counts_agree_with_the_lake_check(wh, settings):
     assert loaded.output_rows == sum(lake_rows.values())
 
 
+def test_week3_homework_is_graded_on_the_warehouse(wh, settings, write_answers):
+    from zoomcamp import datasets, homework
+
+    lake = Lake(settings)
+    lake.ingest("green", ["2021-01"], progress=False)
+    for kind in ("yellow", "green"):
+        wh.run("02_external_table", kind=kind)
+    wh.run("02_native_table", kind="yellow")
+    wh.run("03_create_tables")
+
+    def source(kind):  # the lake's months, read from the files in pandas
+        return pd.concat(datasets.read_csv(datasets.trip_file(kind, str(m), settings=settings))
+                         for m in lake.months(kind))
+
+    yellow, green = source("yellow"), source("green")
+    per_day = yellow.groupby(yellow["tpep_pickup_datetime"].dt.strftime("%Y%m%d")).size()
+    expected = homework.expected_answers(3, wh.settings)
+    assert expected == {"q1": len(green), "q2": yellow["PULocationID"].nunique(),
+                        "q3": int((yellow["fare_amount"] == 0).sum()),
+                        "q4": per_day[per_day == per_day.min()].index.min()}
+    assert [g.correct for g in homework.grade(3, write_answers(expected), wh.settings)] == [True] * 4
+    wrong = dict(expected, q1=expected["q1"] - 1, q4=per_day.idxmax())
+    assert [g.correct for g in homework.grade(3, write_answers(wrong), wh.settings)] == [False, True, True, False]
+    missing = homework.grade(3, write_answers(expected), wh.settings.replace(bq_dataset="no_such_dataset"))
+    assert all("cannot check yet" in g.note for g in missing)
+
+
 def test_an_external_table_made_through_the_api_is_replaced_by_the_stand_in(wh):
     from google.cloud import bigquery
 
@@ -255,3 +283,18 @@ def test_scan_profile_counts_what_partition_and_min_max_pruning_skip(tmp_path):
     assert pruned["row_groups_read"] <= 5 + 1
     assert pruned["data_bytes_read"] < whole["data_bytes_read"] / 4
     assert whole["bytes_read"] >= whole["data_bytes_read"] > 0
+
+
+def test_reset_week_3_empties_the_dataset(wh):
+    """Last in this file: drops the tables and views the tests above made (the notebooks make their own again)."""
+    from zoomcamp import course
+
+    wh.run("02_external_table", kind="yellow")  # a view on the emulator
+    wh.run("02_native_table", kind="yellow")
+    dataset = f"{wh.project}.{wh.dataset}"
+    kinds = {t.table_id: t.table_type for t in wh.client.list_tables(dataset)}
+    assert kinds["external_yellow_tripdata"] == "VIEW" and kinds["yellow_tripdata"] == "TABLE"
+    removed = course.reset(3, settings=wh.settings)[3]
+    assert {"view test_warehouse.external_yellow_tripdata", "table test_warehouse.yellow_tripdata"} <= set(removed)
+    assert list(wh.client.list_tables(dataset)) == []
+    assert course.reset(3, settings=wh.settings)[3] == []

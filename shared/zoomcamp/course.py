@@ -59,13 +59,14 @@ def notebook_id(path: Path) -> str:
 
 # --- progress ------------------------------------------------------------------------------------------------
 
-def _progress_path(settings: Settings) -> Path:
+def progress_file(settings: Settings) -> Path:
+    """Where the notebooks run to their end are recorded (one file per course home)."""
     return settings.home / PROGRESS_FILE
 
 
 def _load(settings: Settings) -> dict[str, str]:
     try:
-        return json.loads(_progress_path(settings).read_text())
+        return json.loads(progress_file(settings).read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
 
@@ -76,7 +77,7 @@ def record(notebook: str, *, settings: Settings | None = None) -> str:
     settings = settings or get_settings()
     done = _load(settings)
     done[notebook] = datetime.now(UTC).isoformat(timespec="seconds")
-    path = _progress_path(settings)
+    path = progress_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(done, indent=2, sort_keys=True))
@@ -199,6 +200,36 @@ def _reset_week_2(settings: Settings) -> list[str]:
     return removed
 
 
+def _reset_week_3(settings: Settings) -> list[str]:
+    """The tables and views of the warehouse dataset (``bq_dataset``; the dataset itself stays) and the notebooks'
+    local layout files. The reference project's raw tables share that dataset on the emulator: week 7 loads them
+    again on its next run."""
+    import shutil
+
+    from google.api_core.exceptions import NotFound
+
+    from . import warehouse
+
+    wh = warehouse.Warehouse(settings)
+    try:
+        tables = list(wh.client.list_tables(f"{wh.project}.{wh.dataset}"))
+    except NotFound:
+        tables = []
+    removed = []
+    for table in tables:
+        table_id = f"{wh.project}.{wh.dataset}.{table.table_id}"
+        if table.table_type == "VIEW":  # the emulator fails (HTTP 500, retried for minutes) deleting a view as a table
+            wh.client.query(f"DROP VIEW `{table_id}`").result()
+        else:
+            wh.client.delete_table(table_id)
+        removed.append(f"{table.table_type.lower()} {wh.dataset}.{table.table_id}")
+    for folder in (settings.home / "tmp" / "week3_columnar", settings.home / "tmp" / "week3_layouts"):
+        if folder.exists():
+            shutil.rmtree(folder)
+            removed.append(str(folder))
+    return removed
+
+
 def _reset_week_4(settings: Settings) -> list[str]:
     from . import dbt
 
@@ -234,6 +265,35 @@ def _reset_week_5(settings: Settings) -> list[str]:
     return removed
 
 
+def _reset_week_6(settings: Settings) -> list[str]:
+    """The broker's topics and consumer groups (on the course's own broker only: an external cluster's topics may
+    not be ours), the sink tables in PostgreSQL, and the stream processors' local state."""
+    import shutil
+
+    from . import db, streaming
+    from .stack.kafka import Kafka
+    from .streaming.sink import OFFSETS_TABLE
+
+    removed = []
+    if not Kafka(settings).external:
+        for group in streaming.consumer_groups(settings):
+            streaming.forget_group(group, settings)
+            removed.append(f"consumer group {group}")
+        removed += [f"topic {t}" for t in streaming.delete_topics(streaming.topics(settings), settings)]
+    present = set(db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+                           settings=settings)["tablename"])
+    # The library's sink tables, and notebook 06's naive sink (the one that counts twice after a crash).
+    for table in (streaming.RIDES.name, streaming.ZONE_HOURS.name, OFFSETS_TABLE, "naive_zone_hours"):
+        if table in present:
+            db.execute(f'DROP TABLE "{table}"', settings=settings)
+            removed.append(f"table {table}")
+    state = settings.home / "streaming"
+    if state.exists():
+        shutil.rmtree(state)
+        removed.append(str(state))
+    return removed
+
+
 def _reset_week_7(settings: Settings) -> list[str]:
     """The reference project's warehouse and dbt files (its lake months are week 2's lake)."""
     import shutil
@@ -246,8 +306,8 @@ def _reset_week_7(settings: Settings) -> list[str]:
 
 
 # Week number -> what resetting it removes. Weeks add theirs as they land.
-RESETS: dict[int, Callable[[Settings], list[str]]] = {1: _reset_week_1, 2: _reset_week_2, 4: _reset_week_4,
-                                                       5: _reset_week_5,
+RESETS: dict[int, Callable[[Settings], list[str]]] = {1: _reset_week_1, 2: _reset_week_2, 3: _reset_week_3,
+                                                       4: _reset_week_4, 5: _reset_week_5, 6: _reset_week_6,
                                                        7: _reset_week_7}
 
 

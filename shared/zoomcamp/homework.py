@@ -91,13 +91,13 @@ def _w1_moving_average(s: Settings) -> float:
 
 # --- week 2: the data lake ------------------------------------------------------------------------------------------
 
-def _lake(s: Settings, kind: str, month: str | None = None):
+def _lake(s: Settings, kind: str, month: str | None = None, lake=None, needs: str = "week 2's notebook 02"):
     from .lake import Lake
 
-    lake = Lake(s)
+    lake = lake or Lake(s)
     months = [str(m) for m in lake.months(kind)]
     if not months or (month and month not in months):
-        raise NotLoaded(f"the lake has no {kind} {month or 'data'}: run week 2's notebook 02 "
+        raise NotLoaded(f"the lake at {lake.url} has no {kind} {month or 'data'}: run {needs} "
                         f"(or `zoomcamp lake ingest {kind} {month or '2021-01..2021-03'}`)")
     return lake
 
@@ -152,6 +152,167 @@ def _w4_manhattan_zones(s: Settings) -> int:
     return int(_dbt("SELECT count(*) AS n FROM {schema}.dim_zones WHERE borough = 'Manhattan'", s).loc[0, "n"])
 
 
+# --- week 3: the warehouse (the BigQuery emulator, or BigQuery) -----------------------------------------------------
+
+def _bq(sql: str, s: Settings, needs: str):
+    """Rows of ``sql`` on the week's dataset; ``{t}`` is the dataset's qualified name."""
+    from google.api_core.exceptions import BadRequest, NotFound
+
+    from . import warehouse
+
+    wh = warehouse.Warehouse(s)
+    try:
+        return warehouse.to_frame(wh.execute(sql.format(t=f"`{wh.project}.{wh.dataset}`")))
+    except (NotFound, BadRequest):  # the emulator says 400 where BigQuery says 404 for a missing table
+        raise NotLoaded(f"the warehouse has no such table yet: run week 3's {needs}") from None
+
+
+def _w3_external_green_rows(s: Settings) -> int:
+    return int(_bq("SELECT count(*) AS n FROM {t}.external_green_tripdata", s, "notebook 02").loc[0, "n"])
+
+
+def _w3_distinct_pickup_zones(s: Settings) -> int:
+    return int(_bq("SELECT count(DISTINCT PULocationID) AS n FROM {t}.yellow_tripdata", s, "notebook 02").loc[0, "n"])
+
+
+def _w3_zero_fares(s: Settings) -> int:
+    return int(_bq("SELECT count(*) AS n FROM {t}.yellow_tripdata WHERE fare_amount = 0", s, "notebook 02").loc[0, "n"])
+
+
+def _w3_quietest_partition(s: Settings) -> str:
+    rows = _bq("SELECT FORMAT_DATE('%Y%m%d', DATE(tpep_pickup_datetime)) AS partition_id, count(*) AS n "
+               "FROM {t}.yellow_tripdata_partitioned GROUP BY 1 ORDER BY n, partition_id LIMIT 1", s, "notebook 03")
+    return str(rows.loc[0, "partition_id"])
+
+
+# --- week 5: Spark on the lake folder ---------------------------------------------------------------------------------
+# The expected answers are computed without Spark (pyarrow and pandas over the same files): the student answers with
+# Spark, the checker needs no JVM.
+
+HOMEWORK_OUTPUT = "spark/homework/yellow_2021-01"  # under the course home: where q2 asks the student to write
+
+
+def _w5_yellow_january(s: Settings):
+    import pyarrow.dataset as ds
+
+    from . import spark
+
+    lake = _lake(s, "yellow", "2021-01", spark.local_lake(s), needs="week 5's notebook 03")
+    trips = lake.dataset("yellow").to_table(filter=(ds.field("year") == 2021) & (ds.field("month") == 1))
+    return trips.to_pandas()
+
+
+def _w5_spark_version(s: Settings) -> str:
+    from importlib.metadata import version
+
+    return version("pyspark")
+
+
+def _w5_average_file_mb(s: Settings) -> float:
+    files = sorted((s.home / HOMEWORK_OUTPUT).glob("*.parquet"))
+    if not files:
+        raise NotLoaded(f"no parquet files in {s.home / HOMEWORK_OUTPUT}: write them as homework.md's q2 says")
+    return round(sum(f.stat().st_size for f in files) / len(files) / 1e6, 2)
+
+
+def _w5_trips_on_day(s: Settings) -> int:
+    trips = _w5_yellow_january(s)
+    return int((trips["tpep_pickup_datetime"].dt.date == date(2021, 1, 15)).sum())
+
+
+def _w5_longest_trip_hours(s: Settings) -> float:
+    trips = _w5_yellow_january(s)
+    return round((trips["tpep_dropoff_datetime"] - trips["tpep_pickup_datetime"]).max().total_seconds() / 3600, 2)
+
+
+def _w5_least_frequent_pickup_zone(s: Settings) -> str:
+    from . import datasets
+
+    trips = _w5_yellow_january(s)
+    zones = datasets.read_csv(datasets.zones_file(settings=s))
+    counts = trips.merge(zones, left_on="PULocationID", right_on="LocationID").groupby("Zone").size()
+    return sorted(counts[counts == counts.min()].index)[0]
+
+
+# --- week 6: the topic the student produced ---------------------------------------------------------------------------
+
+HOMEWORK_TOPIC = "green-trips"
+
+
+def _w6_messages(s: Settings):
+    from . import streaming
+
+    try:
+        frame = streaming.read_topic(HOMEWORK_TOPIC, settings=s)
+    except streaming.TopicError:
+        raise NotLoaded(f"there is no topic {HOMEWORK_TOPIC!r}: produce it as homework.md says") from None
+    if frame.empty:
+        raise NotLoaded(f"topic {HOMEWORK_TOPIC!r} is empty: produce the rides as homework.md says")
+    return frame
+
+
+def _w6_message_count(s: Settings) -> int:
+    from . import streaming
+
+    _w6_messages(s)
+    return streaming.message_count(HOMEWORK_TOPIC, settings=s)
+
+
+def _w6_partition_zero(s: Settings) -> int:
+    from . import streaming
+
+    _w6_messages(s)
+    offsets = streaming.topic_offsets(HOMEWORK_TOPIC, settings=s)
+    return int(offsets.loc[offsets["partition"] == 0, "messages"].sum())
+
+
+def _w6_rides(s: Settings):
+    import pandas as pd
+
+    rides = pd.DataFrame(_w6_messages(s)["value"].tolist())
+    rides["lpep_pickup_datetime"] = pd.to_datetime(rides["lpep_pickup_datetime"])
+    return rides
+
+
+def _w6_top_pickup_zone(s: Settings) -> int:
+    counts = _w6_rides(s).groupby("PULocationID").size()
+    return int(min(counts[counts == counts.max()].index))
+
+
+def _w6_busiest_window(s: Settings) -> int:
+    rides = _w6_rides(s)
+    return int(rides.groupby(rides["lpep_pickup_datetime"].dt.floor("5min")).size().max())
+
+
+# --- week 7: the reference project's dashboard ------------------------------------------------------------------------
+
+def _dashboard(s: Settings):
+    from . import project
+
+    data = project.DashboardData(s)
+    try:
+        months = data.months()
+    except Exception:  # no warehouse file or no dashboard tables yet (DuckDB or BigQuery say it differently)
+        months = []
+    if "2021-01" not in months:
+        raise NotLoaded("the dashboard has no 2021-01: run week 7's notebook 02 "
+                        "(or `zoomcamp project run --months 2021-01`)")
+    return data
+
+
+def _w7_january_trips(s: Settings) -> int:
+    return _dashboard(s).totals(["2021-01"], ["Green", "Yellow"])["trips"]
+
+
+def _w7_busiest_yellow_day(s: Settings) -> date:
+    daily = _dashboard(s).daily(["2021-01"], ["Yellow"])
+    return daily.sort_values(["trips", "pickup_date"], ascending=[False, True]).iloc[0]["pickup_date"].date()
+
+
+def _w7_top_borough(s: Settings) -> str:
+    return _dashboard(s).revenue_share(["2021-01"], ["Green", "Yellow"]).iloc[0]["borough"]
+
+
 QUESTIONS: dict[int, list[Question]] = {
     1: [
         Question("q1", "int", _w1_trips_on_day, "week 1, notebook 02"),
@@ -170,6 +331,30 @@ QUESTIONS: dict[int, list[Question]] = {
         Question("q1", "int", _w4_fact_trips, "week 4, notebook 01"),
         Question("q2", "text", _w4_top_service_revenue, "week 4, notebook 01"),
         Question("q3", "int", _w4_manhattan_zones, "week 4, notebook 01"),
+    ],
+    3: [
+        Question("q1", "int", _w3_external_green_rows, "week 3, notebook 02"),
+        Question("q2", "int", _w3_distinct_pickup_zones, "week 3, notebook 02"),
+        Question("q3", "int", _w3_zero_fares, "week 3, notebook 02"),
+        Question("q4", "text", _w3_quietest_partition, "week 3, notebook 03"),
+    ],
+    5: [
+        Question("q1", "text", _w5_spark_version, "week 5, notebook 01"),
+        Question("q2", "float", _w5_average_file_mb, "homework.md, q2"),
+        Question("q3", "int", _w5_trips_on_day, "week 5, notebook 03"),
+        Question("q4", "float", _w5_longest_trip_hours, "week 5, notebook 03"),
+        Question("q5", "text", _w5_least_frequent_pickup_zone, "week 5, notebook 03"),
+    ],
+    6: [
+        Question("q1", "int", _w6_message_count, "homework.md"),
+        Question("q2", "int", _w6_partition_zero, "homework.md"),
+        Question("q3", "int", _w6_top_pickup_zone, "homework.md"),
+        Question("q4", "int", _w6_busiest_window, "homework.md"),
+    ],
+    7: [
+        Question("q1", "int", _w7_january_trips, "week 7, notebook 02"),
+        Question("q2", "date", _w7_busiest_yellow_day, "week 7, notebook 02"),
+        Question("q3", "text", _w7_top_borough, "week 7, notebook 02"),
     ],
 }
 

@@ -207,6 +207,12 @@ def group_lag(group: str, topic: str, settings: Settings | None = None) -> pd.Da
     return frame[["partition", "committed", "latest", "lag"]]
 
 
+def consumer_groups(settings: Settings | None = None) -> list[str]:
+    """The consumer groups the cluster knows (with members or committed offsets)."""
+    with admin(settings) as client:
+        return sorted({group["group_id"] for group in client.list_groups()})
+
+
 def forget_group(group: str, settings: Settings | None = None) -> None:
     """Delete a consumer group and its committed offsets (it starts from ``auto_offset_reset`` next time).
 
