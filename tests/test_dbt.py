@@ -188,6 +188,14 @@ def test_is_test_run_limits_staging(scratch_settings, tmp_path):
     assert rows["n"][0] == 100
 
 
+def test_the_duckdb_target_works_on_a_fresh_home(scratch_settings, tmp_path):
+    """Notebook 04 compiles on DuckDB before anything was loaded there: the database's folder must be made."""
+    assert not dbt.duckdb_path(scratch_settings).parent.exists()
+    result = dbt.run("compile", "--select", "stg_green_tripdata", target="duckdb", target_path=tmp_path / "target",
+                     settings=scratch_settings)
+    assert result.success and dbt.duckdb_path(scratch_settings).is_file()
+
+
 # --- packages, prod, errors ------------------------------------------------------------------------------------------
 
 def test_deps_installs_the_local_package_offline(tmp_path, monkeypatch):
@@ -236,3 +244,24 @@ def test_cli_prints_the_profile_variables_and_refuses_a_bad_target(settings):
     refused = subprocess.run([zoomcamp, "dbt", "load-raw", "--target", "bigquery"], capture_output=True, text=True)
     assert refused.returncode == 2
     assert refused.stderr.strip() == "error: unknown target 'bigquery'; choose one of: dev, duckdb"
+
+
+def test_reset_week_4_drops_the_models_raw_tables_and_dbt_files(settings):
+    """Last in this file: both local targets lose the models' and raw schemas, the project its target/ and logs/."""
+    import duckdb
+
+    from zoomcamp import course, db
+
+    for schema in (dbt.SCHEMA, dbt.RAW_SCHEMA):
+        db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"', settings=settings)
+        db.execute(f'CREATE TABLE IF NOT EXISTS "{schema}".left_over (i int)', settings=settings)
+        with duckdb.connect(str(dbt.duckdb_path(settings))) as con:
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            con.execute(f'CREATE TABLE IF NOT EXISTS "{schema}".left_over (i int)')
+    (dbt.PROJECT_DIR / "target").mkdir(exist_ok=True)
+    course.reset(4, settings=settings)
+    schemas = set(db.query("SELECT nspname FROM pg_namespace", settings=settings)["nspname"])
+    with duckdb.connect(str(dbt.duckdb_path(settings)), read_only=True) as con:
+        duck_schemas = {row[0] for row in con.execute("SELECT schema_name FROM information_schema.schemata").fetchall()}
+    assert not {dbt.SCHEMA, dbt.RAW_SCHEMA} & (schemas | duck_schemas)
+    assert not (dbt.PROJECT_DIR / "target").exists() and not (dbt.PROJECT_DIR / "logs").exists()

@@ -80,6 +80,8 @@ def env(target: str = "dev", settings: Settings | None = None) -> dict[str, str]
     _check_target(target, local=False)
     settings = settings or get_settings()
     variables = {"DBT_DUCKDB_PATH": str(duckdb_path(settings)), "DBT_SCHEMA": os.environ.get("DBT_SCHEMA", SCHEMA)}
+    if target == "duckdb":  # DuckDB creates its file on first use, but not the folder it goes in
+        duckdb_path(settings).parent.mkdir(parents=True, exist_ok=True)
     if target == "dev":
         pg = stack.env(["postgres"], settings)
         if not pg:

@@ -94,11 +94,11 @@ def _w1_moving_average(s: Settings) -> float:
 def _lake(s: Settings, kind: str, month: str | None = None, lake=None, needs: str = "week 2's notebook 02"):
     from .lake import Lake
 
+    command = f" (or `zoomcamp lake ingest {kind} {month or '2021-01..2021-03'}`)" if lake is None else ""
     lake = lake or Lake(s)
     months = [str(m) for m in lake.months(kind)]
     if not months or (month and month not in months):
-        raise NotLoaded(f"the lake at {lake.url} has no {kind} {month or 'data'}: run {needs} "
-                        f"(or `zoomcamp lake ingest {kind} {month or '2021-01..2021-03'}`)")
+        raise NotLoaded(f"the lake at {lake.url} has no {kind} {month or 'data'}: run {needs}{command}")
     return lake
 
 
