@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from zoomcamp import course, datasets, db, homework, ingest, stack
+from zoomcamp import course, datasets, db, homework, ingest, stack, streaming
 from zoomcamp.lake import Lake
 from zoomcamp.notebooks import progress_cell_source
 
@@ -156,10 +156,14 @@ def test_reset_leaves_a_clean_stack_and_keeps_the_data(scratch_home, settings):
         lake.ingest("green", ["2021-01"], progress=False)
         assert lake.datasets() == ["green"]
 
+        db.execute(streaming.ZONE_HOURS.ddl(), settings=scratch)  # week 6's, in the same schema
+
         removed = course.reset(1, settings=scratch)
         assert "table green_taxi_trips" in removed[1] and "table green_taxi_trips_quarantine" in removed[1]
-        assert db.query("SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'",
-                        settings=scratch).loc[0, "n"] == 0
+        public = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        assert db.query(public, settings=scratch)["tablename"].tolist() == [streaming.ZONE_HOURS.name]
+        assert course.reset(6, settings=scratch)[6] == [f"table {streaming.ZONE_HOURS.name}"]
+        assert db.query(public, settings=scratch).empty
         course.reset(2, settings=scratch)
         assert lake.fs.find(lake.root) == [] and lake.datasets() == []
         assert data_file.is_file()  # generated or downloaded files are kept

@@ -31,7 +31,6 @@ pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parents[1]
 WEEK = ROOT / "week_7_project"
 ZOOMCAMP = str(Path(sys.executable).parent / "zoomcamp")
-CHROMIUM = Path("/usr/bin/chromium")
 MONTHS = ["2021-01", "2021-02"]
 SERVICES = ["Green", "Yellow"]
 
@@ -299,19 +298,6 @@ def test_the_app_without_data_says_what_to_run(tmp_path, monkeypatch):
         monkeypatch.undo()
         reload_settings()
         st.cache_data.clear()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed: `make setup` installs it when run as root "
-                    "(or: sudo apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

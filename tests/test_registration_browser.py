@@ -4,25 +4,8 @@ Screenshots go to .zoomcamp-test/artifacts/."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from registration_support import PASSWORD, Server, artifacts, count_rows
-
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed: `make setup` installs it when run as root "
-                    "(or: sudo apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -126,6 +128,18 @@ class NotebookRun:
     html: Path | None = None
 
 
+def _kernel_config(sockets: str):
+    """Kernels talking over local Unix sockets where there are some (no TCP ports, no plain-text warning on every
+    start); nbclient's default elsewhere (TCP on 127.0.0.1)."""
+    from traitlets.config import Config
+
+    config = Config()
+    if os.name == "posix":
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = str(Path(sockets) / "kernel")
+    return config
+
+
 def run_week(week: int | str, *, html_dir: Path | None = None, progress_bar: bool = True,
              timeout: int = 600) -> list[NotebookRun]:
     """Execute a week's notebooks in order, each in a fresh kernel in its own folder, against the local stack; the
@@ -143,12 +157,13 @@ def run_week(week: int | str, *, html_dir: Path | None = None, progress_bar: boo
         html_dir = Path(html_dir)
         html_dir.mkdir(parents=True, exist_ok=True)
     results = []
-    with tqdm(paths, desc=f"week {week}", unit="notebook", disable=not progress_bar) as bar:
+    with (tqdm(paths, desc=f"week {week}", unit="notebook", disable=not progress_bar) as bar,
+          tempfile.TemporaryDirectory(prefix="zoomcamp-kernels-") as sockets):
         for path in bar:
             bar.set_postfix_str(path.name)
             nb = nbformat.read(path, as_version=4)
             started = time.perf_counter()
-            client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", config=_kernel_config(sockets),
                                     resources={"metadata": {"path": str(path.parent)}})
             try:
                 client.execute()
@@ -172,11 +187,12 @@ def run_week(week: int | str, *, html_dir: Path | None = None, progress_bar: boo
 # --- reset (instructors) -------------------------------------------------------------------------------------
 
 def _reset_week_1(settings: Settings) -> list[str]:
-    """Every table the week-1 notebooks load into the course database's public schema."""
+    """Every table the week-1 notebooks load into the course database's public schema (all of them but week 6's
+    sink tables: week 1 loads tables under names of the student's choosing)."""
     from . import db
 
-    tables = db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
-                      settings=settings)["tablename"].tolist()
+    tables = [t for t in db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+                                  settings=settings)["tablename"] if t not in _week_6_tables()]
     for table in tables:
         db.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE', settings=settings)
     return [f"table {t}" for t in tables]
@@ -265,6 +281,13 @@ def _reset_week_5(settings: Settings) -> list[str]:
     return removed
 
 
+def _week_6_tables() -> tuple[str, ...]:
+    """The library's sink tables, and notebook 06's naive sink (the one that counts twice after a crash)."""
+    from .streaming.sink import OFFSETS_TABLE, RIDES, ZONE_HOURS
+
+    return RIDES.name, ZONE_HOURS.name, OFFSETS_TABLE, "naive_zone_hours"
+
+
 def _reset_week_6(settings: Settings) -> list[str]:
     """The broker's topics and consumer groups (on the course's own broker only: an external cluster's topics may
     not be ours), the sink tables in PostgreSQL, and the stream processors' local state."""
@@ -272,7 +295,6 @@ def _reset_week_6(settings: Settings) -> list[str]:
 
     from . import db, streaming
     from .stack.kafka import Kafka
-    from .streaming.sink import OFFSETS_TABLE
 
     removed = []
     if not Kafka(settings).external:
@@ -282,8 +304,7 @@ def _reset_week_6(settings: Settings) -> list[str]:
         removed += [f"topic {t}" for t in streaming.delete_topics(streaming.topics(settings), settings)]
     present = set(db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
                            settings=settings)["tablename"])
-    # The library's sink tables, and notebook 06's naive sink (the one that counts twice after a crash).
-    for table in (streaming.RIDES.name, streaming.ZONE_HOURS.name, OFFSETS_TABLE, "naive_zone_hours"):
+    for table in _week_6_tables():
         if table in present:
             db.execute(f'DROP TABLE "{table}"', settings=settings)
             removed.append(f"table {table}")

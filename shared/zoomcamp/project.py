@@ -267,10 +267,9 @@ def _ensure_partitioned_table(wh, kind: str, sample_uri: str) -> None:
 
     from .warehouse import tlc_schema
 
-    # The lake's year/month folders become columns: on BigQuery by hive partitioning, in that order; on the emulator
-    # its DuckDB adds them in its own order, which a load job's schema must follow (zoomcamp.warehouse knows it).
-    extra = wh._emulator_extra_columns([sample_uri], kind) if wh.emulator else [("year", "INT64"), ("month", "INT64")]
-    wanted = bigquery.Table(wh.table_id(f"{kind}_tripdata"), schema=tlc_schema(kind, extra))
+    # The lake's year/month folders become columns, in the order a load job adds them (BigQuery's or the emulator's).
+    schema = tlc_schema(kind, wh.hive_columns([sample_uri], kind))
+    wanted = bigquery.Table(wh.table_id(f"{kind}_tripdata"), schema=schema)
     wanted.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.DAY,
                                                          field=PICKUP_COLUMN[kind])
     wanted.clustering_fields = list(CLUSTER_COLUMNS)

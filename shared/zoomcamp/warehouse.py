@@ -331,7 +331,7 @@ class Warehouse:
             config.schema_update_options = schema_update_options
         if self.emulator:
             # DuckDB's glob for BigQuery's wildcard; the URI stays gs:// (the emulator maps it to the same folder).
-            config.schema = tlc_schema(kind, self._emulator_extra_columns(uris, kind))
+            config.schema = tlc_schema(kind, self.hive_columns(uris, kind))
             uris = [_recursive(u) if u.startswith("gs://") else local_glob(u, self.gcs_root) for u in uris]
         else:
             config.schema = tlc_schema(kind)
@@ -345,8 +345,13 @@ class Warehouse:
         job.result()
         return job
 
-    def _emulator_extra_columns(self, uris: list[str], kind: str) -> list[tuple[str, str]]:
-        """The columns the emulator's DuckDB adds to a parquet read (hive folders), in its order."""
+    def hive_columns(self, uris: list[str], kind: str, hive_keys: tuple[str, ...] = ("year", "month")
+                     ) -> list[tuple[str, str]]:
+        """The columns a load of the lake's files adds from their ``key=value`` folders, in the table's order:
+        BigQuery's hive partitioning adds ``hive_keys`` in that order; the emulator's DuckDB adds the folders it
+        finds in its own order, which a load job's schema must follow."""
+        if not self.emulator:
+            return [(key, "INT64") for key in hive_keys]
         import duckdb
 
         files = [local_glob(u, self.gcs_root) for u in uris]

@@ -9,9 +9,7 @@ options, so the query after ``load()`` is the same either way.
 
 from __future__ import annotations
 
-import os
 import socket
-import sys
 
 from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
 
@@ -36,24 +34,17 @@ def maven_reachable(timeout: float = 1.5) -> bool:
         return False
 
 
-def spark_session(app_name: str = "zoomcamp-streaming", cores: int = 2, connector: bool | None = None):
-    """A small local Spark session (UTC, few shuffle partitions). ``connector``: True asks for the Kafka connector
-    jar (downloaded by Spark from Maven), False never, None = when Maven Central can be reached."""
-    from pyspark.sql import SparkSession
+def spark_session(app_name: str = "zoomcamp-streaming", cores: int = 2, connector: bool | None = None,
+                  settings: Settings | None = None):
+    """Week 5's session (:func:`zoomcamp.spark.session`), sized for short streaming jobs: ``local[cores]``, as many
+    shuffle partitions as cores, no UI. ``connector``: True asks for the Kafka connector jar (downloaded by Spark from
+    Maven), False never, None = when Maven Central can be reached."""
+    from .. import spark
 
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the workers need this venv (kafka-python, pyarrow)
-    builder = (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
-               .config("spark.sql.shuffle.partitions", str(cores))
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-               .config("spark.driver.memory", "1g")
-               # Short local jobs: the quick JIT tier and a simple GC start faster on a small, busy machine.
-               .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"))
-    if connector or (connector is None and maven_reachable()):
-        builder = builder.config("spark.jars.packages", connector_package())
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
+    config = {"spark.jars.packages": connector_package()} if connector or (
+        connector is None and maven_reachable()) else {}
+    return spark.session(app_name, master=f"local[{cores}]", shuffle_partitions=cores, ui=False, config=config,
+                         settings=settings)
 
 
 class _Partition(InputPartition):
