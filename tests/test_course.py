@@ -45,6 +45,13 @@ def test_every_week_has_three_checked_exercises_with_hidden_solutions(week):
     assert len(solutions) >= 3
 
 
+def test_instructors_guide_times_every_notebook():
+    rows = set(re.findall(r"^\| (\d) \| (\d\d) ", (ROOT / "INSTRUCTORS.md").read_text(), re.M))
+    for path in NOTEBOOKS:
+        week = course.notebook_id(path).split("_")[1]
+        assert (week, path.name[:2]) in rows, f"INSTRUCTORS.md has no timing row for {course.notebook_id(path)}"
+
+
 @pytest.mark.parametrize("week", sorted(homework.QUESTIONS))
 def test_homework_md_asks_every_question_the_checker_grades(week):
     text = (course.week_folder(week) / "homework.md").read_text()
