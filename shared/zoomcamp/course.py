@@ -234,7 +234,7 @@ def _reset_week_3(settings: Settings) -> list[str]:
     removed = []
     for table in tables:
         table_id = f"{wh.project}.{wh.dataset}.{table.table_id}"
-        if table.table_type == "VIEW":  # the emulator fails (HTTP 500, retried for minutes) deleting a view as a table
+        if table.table_type == "VIEW":  # the emulator fails (HTTP 500) deleting a view as a table
             wh.client.query(f"DROP VIEW `{table_id}`").result()
         else:
             wh.client.delete_table(table_id)

@@ -32,6 +32,7 @@ Where the emulator (bqemulator 1.4) differs from BigQuery, this module bridges t
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from .settings import Settings, get_settings, project_root
 SQL_DIR = project_root() / "week_3_warehouse" / "sql"
 BIGQUERY_API = "https://bigquery.googleapis.com"
 LOCAL_PROJECT = "zoomcamp"
+EMULATOR_RETRY_SECONDS = 20.0  # how long a call to the emulator is retried (BigQuery's client: 600 s)
 
 
 class WarehouseError(CourseError, RuntimeError):
@@ -82,8 +84,24 @@ def client(settings: Settings | None = None):
     if not env:
         raise WarehouseError("the local BigQuery emulator is not running: start it with `zoomcamp stack up` "
                              "(or stack.up() in a notebook)")
-    return bigquery.Client(project=settings.gcp_project or LOCAL_PROJECT, credentials=AnonymousCredentials(),
-                           client_options=ClientOptions(api_endpoint=env["BIGQUERY_EMULATOR_HOST"]))
+    return _emulator_client_class()(project=settings.gcp_project or LOCAL_PROJECT, credentials=AnonymousCredentials(),
+                                    client_options=ClientOptions(api_endpoint=env["BIGQUERY_EMULATOR_HOST"]))
+
+
+@functools.cache
+def _emulator_client_class():
+    """The client for the emulator. BigQuery's client retries a failed call for up to 10 minutes, without a word,
+    which is right for Google's transient errors; on the emulator a 500 is a gap that does not heal (deleting a view
+    as a table, for one), so a call gives up after :data:`EMULATOR_RETRY_SECONDS` with the emulator's error."""
+    from google.cloud import bigquery
+
+    class EmulatorClient(bigquery.Client):
+        def _call_api(self, retry, *args, **kwargs):
+            if retry is not None:
+                retry = retry.with_timeout(EMULATOR_RETRY_SECONDS)
+            return super()._call_api(retry, *args, **kwargs)
+
+    return EmulatorClient
 
 
 def is_emulator(bq) -> bool:
@@ -291,7 +309,7 @@ class Warehouse:
     def _drop_unless_view(self, table_id: str) -> None:
         """A table of the same name (e.g. made through the API with an external configuration, which reads as empty
         there) would hide the stand-in view. A view is replaced by CREATE OR REPLACE VIEW itself: the emulator fails
-        (HTTP 500, retried by the client for minutes) when asked to delete one as a table."""
+        (HTTP 500) when asked to delete one as a table."""
         from google.api_core.exceptions import NotFound
 
         try:
