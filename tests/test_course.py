@@ -60,6 +60,7 @@ def test_homework_md_asks_every_question_the_checker_grades(week):
     block = re.search(r"```yaml\n(.*?)```", text, re.S)[1]
     assert list(yaml.safe_load(block)) == ids
     assert f"zoomcamp homework check {week}" in text
+    assert "[homework.md](homework.md)" in (course.week_folder(week) / "README.md").read_text()
 
 
 @pytest.fixture
