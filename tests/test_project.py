@@ -470,7 +470,7 @@ def test_reset_removes_the_projects_warehouse(settings, tmp_path):
     assert not project.warehouse_path(scratch).exists() and course.RESETS[7](scratch) == []
 
 
-def test_week7_homework_reads_the_dashboard(built, trips, settings, write_answers):
+def test_week7_homework_reads_the_dashboard(built, trips, settings, write_answers, tmp_path):
     from zoomcamp import homework
 
     january = select(trips, ["2021-01"], SERVICES)
@@ -482,3 +482,5 @@ def test_week7_homework_reads_the_dashboard(built, trips, settings, write_answer
                         "q3": revenue.idxmax()}
     wrong = dict(expected, q3=revenue.idxmin())
     assert [g.correct for g in homework.grade(7, write_answers(wrong), settings)] == [True, True, False]
+    not_run = homework.grade(7, write_answers(expected), settings.replace(home=tmp_path / "fresh"))
+    assert all("cannot check yet" in g.note and "notebook 02" in g.note for g in not_run)

@@ -311,10 +311,15 @@ def test_reset_week_3_empties_the_dataset(wh):
 
     wh.run("02_external_table", kind="yellow")  # a view on the emulator
     wh.run("02_native_table", kind="yellow")
+    wh.run("06_ml_table")
+    wh.run("06_create_model")  # registered, not trained, on the emulator
     dataset = f"{wh.project}.{wh.dataset}"
     kinds = {t.table_id: t.table_type for t in wh.client.list_tables(dataset)}
     assert kinds["external_yellow_tripdata"] == "VIEW" and kinds["yellow_tripdata"] == "TABLE"
+    cloud = wh.settings.replace(backend="gcp", gcp_project="p", gcs_bucket="b")
+    assert course.RESETS[3](cloud) == []  # the cloud's BigQuery is never touched (no credentials asked for)
     removed = course.reset(3, settings=wh.settings)[3]
-    assert {"view test_warehouse.external_yellow_tripdata", "table test_warehouse.yellow_tripdata"} <= set(removed)
-    assert list(wh.client.list_tables(dataset)) == []
+    assert {"view test_warehouse.external_yellow_tripdata", "table test_warehouse.yellow_tripdata",
+            "model test_warehouse.tip_model"} <= set(removed)
+    assert list(wh.client.list_tables(dataset)) == [] and list(wh.client.list_models(dataset)) == []
     assert course.reset(3, settings=wh.settings)[3] == []

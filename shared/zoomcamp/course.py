@@ -186,6 +186,12 @@ def run_week(week: int | str, *, html_dir: Path | None = None, progress_bar: boo
 
 # --- reset (instructors) -------------------------------------------------------------------------------------
 
+def _in_the_cloud(settings: Settings) -> bool:
+    """``backend = "gcp"``: the lake and the warehouse are the student's on Google Cloud, which reset never touches
+    (it puts the *local* stack back; `terraform destroy` is the cloud's reset)."""
+    return settings.backend == "gcp"
+
+
 def _reset_week_1(settings: Settings) -> list[str]:
     """Every table the week-1 notebooks load into the course database's public schema (all of them but week 6's
     sink tables: week 1 loads tables under names of the student's choosing)."""
@@ -204,11 +210,13 @@ def _reset_week_2(settings: Settings) -> list[str]:
 
     from .lake import Lake
 
-    lake = Lake(settings)
     removed = []
-    for entry in lake.fs.ls(lake.root, detail=False, refresh=True) if lake.fs.exists(lake.root) else []:
-        lake.fs.rm(entry, recursive=True)
-        removed.append(lake.protocol + entry)
+    on_gcs = (settings.lake_url or "gs://").startswith(("gs://", "gcs://"))
+    if not (_in_the_cloud(settings) and on_gcs):  # a bucket on Google Cloud is left alone
+        lake = Lake(settings)
+        for entry in lake.fs.ls(lake.root, detail=False, refresh=True) if lake.fs.exists(lake.root) else []:
+            lake.fs.rm(entry, recursive=True)
+            removed.append(lake.protocol + entry)
     airflow = settings.home / "airflow"
     if airflow.exists():
         shutil.rmtree(airflow)
@@ -226,12 +234,18 @@ def _reset_week_3(settings: Settings) -> list[str]:
 
     from . import warehouse
 
+    if _in_the_cloud(settings):
+        return []
     wh = warehouse.Warehouse(settings)
+    dataset = f"{wh.project}.{wh.dataset}"
     try:
-        tables = list(wh.client.list_tables(f"{wh.project}.{wh.dataset}"))
+        tables, models = list(wh.client.list_tables(dataset)), list(wh.client.list_models(dataset))
     except NotFound:
-        tables = []
+        tables, models = [], []
     removed = []
+    for model in models:  # notebook 06's BigQuery ML model
+        wh.client.delete_model(f"{dataset}.{model.model_id}")
+        removed.append(f"model {wh.dataset}.{model.model_id}")
     for table in tables:
         table_id = f"{wh.project}.{wh.dataset}.{table.table_id}"
         if table.table_type == "VIEW":  # the emulator fails (HTTP 500) deleting a view as a table
@@ -334,7 +348,8 @@ RESETS: dict[int, Callable[[Settings], list[str]]] = {1: _reset_week_1, 2: _rese
 
 def reset(week: int | str | None = None, *, settings: Settings | None = None) -> dict[int, list[str]]:
     """Put the local stack back to a clean state for one week (or every week): drop what its notebooks made —
-    tables, lake datasets, dbt targets — and keep downloaded or generated data files. Starts the stack if needed."""
+    tables, lake datasets, warehouse tables, dbt targets, topics — and keep downloaded or generated data files.
+    Starts the stack if needed. Never touches Google Cloud (``backend = "gcp"``) or an external Kafka cluster."""
     from . import stack
 
     settings = settings or get_settings()

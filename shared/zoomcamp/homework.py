@@ -7,6 +7,8 @@ check N`` grades them. The questions' wording lives in each week's ``homework.md
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +46,22 @@ class Grade:
     expected: Any
     correct: bool
     note: str = ""
+
+
+_loaded: dict[tuple[str, int], Any] = {}  # what the questions of one grading share (see _once)
+
+
+def _once(load: Callable[[Settings], Any]) -> Callable[[Settings], Any]:
+    """Load data several questions read (a month of trips, a topic) once per grading, not once per question."""
+
+    @functools.wraps(load)
+    def cached(s: Settings):
+        key = (load.__name__, id(s))
+        if key not in _loaded:
+            _loaded[key] = load(s)
+        return _loaded[key]
+
+    return cached
 
 
 # --- week 1: the trips loaded into PostgreSQL -----------------------------------------------------------------------
@@ -163,7 +181,9 @@ def _bq(sql: str, s: Settings, needs: str):
     wh = warehouse.Warehouse(s)
     try:
         return warehouse.to_frame(wh.execute(sql.format(t=f"`{wh.project}.{wh.dataset}`")))
-    except (NotFound, BadRequest):  # the emulator says 400 where BigQuery says 404 for a missing table
+    except (NotFound, BadRequest) as exc:  # the emulator says 400 where BigQuery says 404 for a missing table
+        if isinstance(exc, BadRequest) and "not found" not in str(exc).lower():
+            raise
         raise NotLoaded(f"the warehouse has no such table yet: run week 3's {needs}") from None
 
 
@@ -192,6 +212,7 @@ def _w3_quietest_partition(s: Settings) -> str:
 HOMEWORK_OUTPUT = "spark/homework/yellow_2021-01"  # under the course home: where q2 asks the student to write
 
 
+@_once
 def _w5_yellow_january(s: Settings):
     import pyarrow.dataset as ds
 
@@ -239,15 +260,20 @@ def _w5_least_frequent_pickup_zone(s: Settings) -> str:
 HOMEWORK_TOPIC = "green-trips"
 
 
+@_once
 def _w6_messages(s: Settings):
     from . import streaming
 
     try:
-        frame = streaming.read_topic(HOMEWORK_TOPIC, settings=s)
+        frame = streaming.read_topic(HOMEWORK_TOPIC, decode=None, settings=s)
     except streaming.TopicError:
         raise NotLoaded(f"there is no topic {HOMEWORK_TOPIC!r}: produce it as homework.md says") from None
     if frame.empty:
         raise NotLoaded(f"topic {HOMEWORK_TOPIC!r} is empty: produce the rides as homework.md says")
+    try:
+        frame["value"] = [json.loads(v) for v in frame["value"]]
+    except (TypeError, ValueError):
+        raise NotLoaded(f"the messages in {HOMEWORK_TOPIC!r} are not JSON: produce them as homework.md says") from None
     return frame
 
 
@@ -266,11 +292,23 @@ def _w6_partition_zero(s: Settings) -> int:
     return int(offsets.loc[offsets["partition"] == 0, "messages"].sum())
 
 
+@_once
 def _w6_rides(s: Settings):
+    """The rides in the topic, checked to be in the course's format (JSON objects, ISO pickup times, integer zones):
+    anything else would be graded against a misread stream."""
     import pandas as pd
 
-    rides = pd.DataFrame(_w6_messages(s)["value"].tolist())
-    rides["lpep_pickup_datetime"] = pd.to_datetime(rides["lpep_pickup_datetime"])
+    values = _w6_messages(s)["value"]
+    fields = ("lpep_pickup_datetime", "PULocationID")
+    if not all(isinstance(v, dict) and all(f in v for f in fields) for v in values):
+        raise NotLoaded(f"the messages in {HOMEWORK_TOPIC!r} are not rides in the course's format (JSON objects with "
+                        f"{' and '.join(fields)}): produce them as homework.md says")
+    rides = pd.DataFrame(values.tolist())
+    pickups, zones = rides["lpep_pickup_datetime"], rides["PULocationID"]
+    if not pickups.map(lambda v: isinstance(v, str)).all() or not zones.map(lambda v: type(v) is int).all():
+        raise NotLoaded(f"the messages in {HOMEWORK_TOPIC!r} need lpep_pickup_datetime as ISO text "
+                        "(2021-01-01T00:15:56) and PULocationID as an integer: produce them as homework.md says")
+    rides["lpep_pickup_datetime"] = pd.to_datetime(pickups, format="ISO8601")
     return rides
 
 
@@ -287,12 +325,14 @@ def _w6_busiest_window(s: Settings) -> int:
 # --- week 7: the reference project's dashboard ------------------------------------------------------------------------
 
 def _dashboard(s: Settings):
+    from google.api_core.exceptions import NotFound
+
     from . import project
 
     data = project.DashboardData(s)
     try:
         months = data.months()
-    except Exception:  # no warehouse file or no dashboard tables yet (DuckDB or BigQuery say it differently)
+    except (project.ProjectError, NotFound):  # no warehouse or no dashboard tables yet (DuckDB; BigQuery)
         months = []
     if "2021-01" not in months:
         raise NotLoaded("the dashboard has no 2021-01: run week 7's notebook 02 "
@@ -368,7 +408,10 @@ def questions(week: int) -> list[Question]:
 def expected_answers(week: int, settings: Settings | None = None) -> dict[str, Any]:
     """The right answers on this student's data (a question whose data is not loaded raises :class:`NotLoaded`)."""
     settings = settings or get_settings()
-    return {q.id: q.answer(settings) for q in questions(week)}
+    try:
+        return {q.id: q.answer(settings) for q in questions(week)}
+    finally:
+        _loaded.clear()
 
 
 def _same(kind: str, given: Any, expected: Any) -> bool:
@@ -409,13 +452,16 @@ def grade(week: int, answers_file: Path | None = None, settings: Settings | None
     questions(week)  # a week without homework says so before asking for a file
     answers = read_answers(Path(answers_file or week_folder(week) / ANSWERS_FILE))
     grades = []
-    for q in questions(week):
-        try:
-            expected = q.answer(settings)
-        except NotLoaded as exc:
-            grades.append(Grade(q.id, answers.get(q.id), None, False, f"cannot check yet: {exc}"))
-            continue
-        given = answers.get(q.id)
-        note = "not answered" if given is None else ""
-        grades.append(Grade(q.id, given, expected, _same(q.kind, given, expected), note))
+    try:
+        for q in questions(week):
+            try:
+                expected = q.answer(settings)
+            except NotLoaded as exc:
+                grades.append(Grade(q.id, answers.get(q.id), None, False, f"cannot check yet: {exc}"))
+                continue
+            given = answers.get(q.id)
+            note = "not answered" if given is None else ""
+            grades.append(Grade(q.id, given, expected, _same(q.kind, given, expected), note))
+    finally:
+        _loaded.clear()
     return grades

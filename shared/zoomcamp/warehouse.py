@@ -96,10 +96,14 @@ def _emulator_client_class():
     from google.cloud import bigquery
 
     class EmulatorClient(bigquery.Client):
-        def _call_api(self, retry, *args, **kwargs):
+        def _call_api(self, retry, *args, **kwargs):  # every API request (a job's polling included)
             if retry is not None:
                 retry = retry.with_timeout(EMULATOR_RETRY_SECONDS)
             return super()._call_api(retry, *args, **kwargs)
+
+        def query(self, *args, **kwargs):  # a failed query job is not run again (BigQuery's default: 10 minutes)
+            kwargs.setdefault("job_retry", None)
+            return super().query(*args, **kwargs)
 
     return EmulatorClient
 
