@@ -35,8 +35,7 @@ class NotLoaded(CourseError, LookupError):
 class Question:
     id: str
     kind: str  # int | float | text | date: how an answer is compared
-    answer: Callable[[Settings], Any]
-    needs: str  # what to run first if the data is not there
+    answer: Callable[[Settings], Any]  # the right answer on the student's data; NotLoaded says what to run first
 
 
 @dataclass
@@ -355,46 +354,46 @@ def _w7_top_borough(s: Settings) -> str:
 
 QUESTIONS: dict[int, list[Question]] = {
     1: [
-        Question("q1", "int", _w1_trips_on_day, "week 1, notebook 02"),
-        Question("q2", "date", _w1_largest_tip_day, "week 1, notebook 02"),
-        Question("q3", "text", _w1_top_destination_from_jfk, "week 1, notebook 02"),
-        Question("q4", "int", _w1_zero_passengers, "week 1, notebook 02"),
-        Question("q5", "float", _w1_moving_average, "week 1, notebook 02"),
+        Question("q1", "int", _w1_trips_on_day),
+        Question("q2", "date", _w1_largest_tip_day),
+        Question("q3", "text", _w1_top_destination_from_jfk),
+        Question("q4", "int", _w1_zero_passengers),
+        Question("q5", "float", _w1_moving_average),
     ],
     2: [
-        Question("q1", "int", _w2_rows_yellow_march, "week 2, notebook 02"),
-        Question("q2", "float", _w2_green_january_mb, "week 2, notebook 02"),
-        Question("q3", "int", _w2_yellow_files, "week 2, notebook 02"),
-        Question("q4", "text", _w2_busiest_green_month, "week 2, notebook 02"),
-    ],
-    4: [
-        Question("q1", "int", _w4_fact_trips, "week 4, notebook 01"),
-        Question("q2", "text", _w4_top_service_revenue, "week 4, notebook 01"),
-        Question("q3", "int", _w4_manhattan_zones, "week 4, notebook 01"),
+        Question("q1", "int", _w2_rows_yellow_march),
+        Question("q2", "float", _w2_green_january_mb),
+        Question("q3", "int", _w2_yellow_files),
+        Question("q4", "text", _w2_busiest_green_month),
     ],
     3: [
-        Question("q1", "int", _w3_external_green_rows, "week 3, notebook 02"),
-        Question("q2", "int", _w3_distinct_pickup_zones, "week 3, notebook 02"),
-        Question("q3", "int", _w3_zero_fares, "week 3, notebook 02"),
-        Question("q4", "text", _w3_quietest_partition, "week 3, notebook 03"),
+        Question("q1", "int", _w3_external_green_rows),
+        Question("q2", "int", _w3_distinct_pickup_zones),
+        Question("q3", "int", _w3_zero_fares),
+        Question("q4", "text", _w3_quietest_partition),
+    ],
+    4: [
+        Question("q1", "int", _w4_fact_trips),
+        Question("q2", "text", _w4_top_service_revenue),
+        Question("q3", "int", _w4_manhattan_zones),
     ],
     5: [
-        Question("q1", "text", _w5_spark_version, "week 5, notebook 01"),
-        Question("q2", "float", _w5_average_file_mb, "homework.md, q2"),
-        Question("q3", "int", _w5_trips_on_day, "week 5, notebook 03"),
-        Question("q4", "float", _w5_longest_trip_hours, "week 5, notebook 03"),
-        Question("q5", "text", _w5_least_frequent_pickup_zone, "week 5, notebook 03"),
+        Question("q1", "text", _w5_spark_version),
+        Question("q2", "float", _w5_average_file_mb),
+        Question("q3", "int", _w5_trips_on_day),
+        Question("q4", "float", _w5_longest_trip_hours),
+        Question("q5", "text", _w5_least_frequent_pickup_zone),
     ],
     6: [
-        Question("q1", "int", _w6_message_count, "homework.md"),
-        Question("q2", "int", _w6_partition_zero, "homework.md"),
-        Question("q3", "int", _w6_top_pickup_zone, "homework.md"),
-        Question("q4", "int", _w6_busiest_window, "homework.md"),
+        Question("q1", "int", _w6_message_count),
+        Question("q2", "int", _w6_partition_zero),
+        Question("q3", "int", _w6_top_pickup_zone),
+        Question("q4", "int", _w6_busiest_window),
     ],
     7: [
-        Question("q1", "int", _w7_january_trips, "week 7, notebook 02"),
-        Question("q2", "date", _w7_busiest_yellow_day, "week 7, notebook 02"),
-        Question("q3", "text", _w7_top_borough, "week 7, notebook 02"),
+        Question("q1", "int", _w7_january_trips),
+        Question("q2", "date", _w7_busiest_yellow_day),
+        Question("q3", "text", _w7_top_borough),
     ],
 }
 
