@@ -192,13 +192,20 @@ def _in_the_cloud(settings: Settings) -> bool:
     return settings.backend == "gcp"
 
 
+def _public_tables(settings: Settings) -> list[str]:
+    """The tables in the course database's ``public`` schema (weeks 1 and 6 load theirs there)."""
+    from . import db
+
+    return db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+                    settings=settings)["tablename"].tolist()
+
+
 def _reset_week_1(settings: Settings) -> list[str]:
     """Every table the week-1 notebooks load into the course database's public schema (all of them but week 6's
     sink tables: week 1 loads tables under names of the student's choosing)."""
     from . import db
 
-    tables = [t for t in db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
-                                  settings=settings)["tablename"] if t not in _week_6_tables()]
+    tables = [t for t in _public_tables(settings) if t not in _week_6_tables()]
     for table in tables:
         db.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE', settings=settings)
     return [f"table {t}" for t in tables]
@@ -247,7 +254,7 @@ def _reset_week_3(settings: Settings) -> list[str]:
         wh.client.delete_model(f"{dataset}.{model.model_id}")
         removed.append(f"model {wh.dataset}.{model.model_id}")
     for table in tables:
-        table_id = f"{wh.project}.{wh.dataset}.{table.table_id}"
+        table_id = f"{dataset}.{table.table_id}"
         if table.table_type == "VIEW":  # the emulator fails (HTTP 500) deleting a view as a table
             wh.client.query(f"DROP VIEW `{table_id}`").result()
         else:
@@ -316,8 +323,7 @@ def _reset_week_6(settings: Settings) -> list[str]:
             streaming.forget_group(group, settings)
             removed.append(f"consumer group {group}")
         removed += [f"topic {t}" for t in streaming.delete_topics(streaming.topics(settings), settings)]
-    present = set(db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
-                           settings=settings)["tablename"])
+    present = set(_public_tables(settings))
     for table in _week_6_tables():
         if table in present:
             db.execute(f'DROP TABLE "{table}"', settings=settings)
