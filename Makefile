@@ -9,15 +9,16 @@ LAB_PORT ?= 8888
 # Extra arguments for pytest, e.g. `make test ARGS="-k schemas"`.
 ARGS ?=
 
-.PHONY: help setup system-deps lab test notebooks stack-up stack-down doctor lock clean
+.PHONY: help setup system-deps lab test notebooks stack-up stack-down doctor lock jvm-lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: system-deps $(STAMP)  ## venv + course dependencies + sample data (idempotent)
+setup: system-deps $(STAMP)  ## venv + course dependencies + JVM artifacts + sample data (idempotent)
+	@$(BIN)/zoomcamp jvm setup --quiet
 	@$(BIN)/zoomcamp data sample --quiet
 
-system-deps:  ## check (and as root on Debian/Ubuntu, install) PostgreSQL, Java and python venv
+system-deps:  ## check (and as root on Debian/Ubuntu, install) PostgreSQL, Java, Maven and python venv
 	@bash shared/system-deps.sh
 
 $(STAMP): pyproject.toml requirements-lock.txt
@@ -52,6 +53,9 @@ doctor:  ## check the machine: Python, Java, PostgreSQL, disk, ports
 lock:  ## re-resolve requirements-lock.txt after changing dependencies in pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra course --extra dev --python-version 3.11 \
 		--custom-compile-command "make lock" -o requirements-lock.txt
+
+jvm-lock:  ## re-resolve shared/jvm/jvm.lock after changing a version in shared/jvm/pom.xml
+	$(BIN)/zoomcamp jvm lock
 
 clean:  ## remove the venv (data and stack under .zoomcamp/ are kept; `zoomcamp stack down` first)
 	rm -rf $(VENV)

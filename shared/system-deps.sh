@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The system programs the course runs on, beside Python: PostgreSQL server binaries (week 1 on),
-# Java 17+ (Spark, week 5) and Python's venv module. As root on Debian/Ubuntu they are installed
+# Java 17+ (Kafka, Spark), Maven (resolves the course's JVM artifacts, shared/jvm/) and Python's venv module. As root on Debian/Ubuntu they are installed
 # with apt-get; otherwise this prints the command to run. Fast when everything is there.
 # Optional: Debian's chromium, for the registration app's browser test (skipped without it).
 set -euo pipefail
@@ -17,7 +17,8 @@ java_ok() {
   [ "${v%%.*}" -ge 17 ] 2>/dev/null
 }
 pg_found || missing+=(postgresql)
-java_ok || missing+=(openjdk-17-jre-headless)
+java_ok || missing+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 optional=()
 [ -x /usr/bin/chromium ] || optional+=(chromium)
@@ -30,7 +31,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq || [ ${#missing[@]} -eq 0 ]
   # Java 17 is openjdk-17 on Debian 12 / Ubuntu 22.04+; newer releases only ship later JDKs.
   if [ ${#missing[@]} -gt 0 ] && ! apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
-    apt-get install -y -qq --no-install-recommends "${missing[@]/openjdk-17-jre-headless/default-jre-headless}"
+    apt-get install -y -qq --no-install-recommends "${missing[@]/openjdk-17-jdk-headless/default-jdk-headless}"
   fi
   if [ ${#optional[@]} -gt 0 ] && ! apt-get install -y -qq --no-install-recommends "${optional[@]}"; then
     echo "system-deps: could not install ${optional[*]} (optional: the registration browser test is skipped)" >&2

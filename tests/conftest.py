@@ -20,12 +20,16 @@ SAMPLE_ROWS = 5_000
 
 
 def pytest_configure(config):
+    from zoomcamp.settings import load_settings
+
+    # The JVM artifacts `make setup` resolved for this checkout (downloaded once, shared with the test home).
+    os.environ["ZOOMCAMP_JVM_DIR"] = str(load_settings().jvm_path)
     os.environ["ZOOMCAMP_HOME"] = str(TEST_HOME)
     os.environ["ZOOMCAMP_SAMPLE_ROWS"] = str(SAMPLE_ROWS)
     os.environ["ZOOMCAMP_DATA_SOURCE"] = "sample"  # tests never reach the internet
     os.environ.setdefault("MPLBACKEND", "Agg")
     for name in ("ZOOMCAMP_CONFIG", "ZOOMCAMP_POSTGRES_PORT", "ZOOMCAMP_DATA_DIR", "ZOOMCAMP_BACKEND",
-                 "ZOOMCAMP_KAFKA_BOOTSTRAP"):
+                 "ZOOMCAMP_KAFKA_BOOTSTRAP", "ZOOMCAMP_KAFKA_BROKERS", "ZOOMCAMP_KAFKA_PORT"):
         os.environ.pop(name, None)
     os.environ["ZOOMCAMP_CONFIG"] = str(TEST_HOME / "none.toml")  # ignore a student's zoomcamp.toml
 

@@ -43,6 +43,9 @@ app.add_typer(spark_app, name="spark")
 project_app = typer.Typer(help="Week 7's reference project: the pipeline, its dashboard, the rubric self-check.",
                           no_args_is_help=True)
 app.add_typer(project_app, name="project")
+jvm_app = typer.Typer(help="The course's JVM artifacts (Kafka, Connect plugins, connectors) from Maven Central.",
+                      no_args_is_help=True)
+app.add_typer(jvm_app, name="jvm")
 
 out = Console()
 err = Console(stderr=True)
@@ -541,6 +544,35 @@ def project_check(path: Annotated[Path, typer.Argument(help="your project's fold
     out.print(table)
     out.print(f"[bold]total {result.total}/{result.max_total}[/bold] on the checkable parts; reviewers judge the "
               "rest (see week_7_project/README.md, 'Peer review')")
+
+
+# --- jvm -----------------------------------------------------------------------------------------
+
+@jvm_app.command("setup")
+def jvm_setup(quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only when something was done")] = False):
+    """Resolve shared/jvm/pom.xml's artifacts into <home>/jvm, checked against jvm.lock (offline once done)."""
+    from . import jvm
+
+    result = jvm.setup()
+    if result.resolved or not quiet:
+        verb = "resolved" if result.resolved else "already complete:"
+        out.print(f"jvm: {verb} {result.jars} jars in {result.lib}")
+
+
+@jvm_app.command("lock")
+def jvm_lock():
+    """Re-resolve shared/jvm/pom.xml and rewrite shared/jvm/jvm.lock (after changing a version there)."""
+    from . import jvm
+
+    out.print(f"jvm: wrote {jvm.write_lock()}")
+
+
+@jvm_app.command("classpath")
+def jvm_classpath(bundle: Annotated[str, typer.Argument(help="kafka, debezium-postgres, jdbc-sink, spark-kafka")]):
+    """Print a bundle's class path (for java -cp)."""
+    from . import jvm
+
+    print(":".join(str(p) for p in jvm.classpath(bundle)))
 
 
 # --- doctor / settings ----------------------------------------------------------------------------

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 
@@ -13,7 +11,6 @@ from .settings import Settings, get_settings
 from .stack import StackError
 from .stack.base import port_is_free
 from .stack.kafka import Kafka
-from .stack.kafka import binary as kafka_binary
 from .stack.postgres import Postgres, find_bin_dir
 
 MIN_FREE_GB = 5.0
@@ -29,16 +26,11 @@ class Check:
 
 
 def java_version() -> int | None:
-    java = shutil.which("java", path=os.path.join(os.environ.get("JAVA_HOME", ""), "bin") + os.pathsep +
-                        os.environ.get("PATH", ""))
-    if not java:
-        return None
-    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
-    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
-    if not match:
-        return None
-    major = int(match[1])
-    return int(match[2]) if major == 1 else major  # "1.8.0" is Java 8
+    """The Java major version the course's JVM services (Kafka, Spark) would run on; None without Java."""
+    from . import jvm
+
+    found = jvm.find_java()
+    return (jvm.java_version(found) or None) if found else None
 
 
 def run_checks(settings: Settings | None = None) -> list[Check]:
@@ -51,9 +43,9 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
 
     java = java_version()
     checks.append(Check(
-        "Java (Spark, week 5)", java is not None and java >= 17,
+        "Java (Kafka, Spark)", java is not None and java >= 17,
         f"Java {java}" if java else "not found",
-        "sudo apt-get install openjdk-17-jre-headless (or set JAVA_HOME)", required=False,
+        "sudo apt-get install openjdk-17-jdk-headless (or set JAVA_HOME)", required=False,
     ))
 
     try:
@@ -77,10 +69,20 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
         checks.append(Check("BigQuery emulator (week 3)", False, "not ready", str(exc), required=False))
 
     try:
-        detail = f"external cluster {settings.kafka_bootstrap}" if settings.kafka_bootstrap else kafka_binary().name
+        from .jvm import JvmError, bundle_dir, maven
+
+        try:
+            maven()
+            checks.append(Check("Maven (JVM artifacts)", True, "mvn found", required=False))
+        except JvmError as exc:
+            checks.append(Check("Maven (JVM artifacts)", False, "not found", str(exc), required=False))
+        if settings.kafka_bootstrap:
+            detail = f"external cluster {settings.kafka_bootstrap}"
+        else:
+            detail = f"Apache Kafka jars in {bundle_dir('kafka', settings)}"
         checks.append(Check("Kafka broker (week 6)", True, detail, required=False))
-    except StackError as exc:
-        checks.append(Check("Kafka broker (week 6)", False, "not found", str(exc), required=False))
+    except JvmError as exc:
+        checks.append(Check("Kafka broker (week 6)", False, "not set up", str(exc), required=False))
     if not settings.kafka_bootstrap:
         broker = Kafka(settings).status()
         if broker.running:

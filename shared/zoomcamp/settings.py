@@ -78,8 +78,10 @@ class Settings:
     # emulator, or on real GCS when backend = "gcp"; "gs://bucket/prefix" = that bucket; a folder path = a local lake.
     lake_url: str | None = None
 
-    # The Kafka broker (week 6). None = the embedded broker (noida-db) on 9092 if free, else any free port.
+    # Apache Kafka (week 6), in KRaft mode. kafka_port = the first broker's port: None = 9092 if free, else any
+    # free port. kafka_brokers = how many brokers (3: replication factor 3 and min.insync.replicas=2 by default).
     kafka_port: int | None = None
+    kafka_brokers: int = 1
     # "host:port[,host:port]" of a Kafka cluster to use instead of the embedded broker (e.g. the 3-broker cluster
     # of week_6_streaming/docker-compose.yaml: "localhost:19092,localhost:29092,localhost:39092").
     kafka_bootstrap: str | None = None
@@ -102,6 +104,10 @@ class Settings:
     # Submissions per client IP per minute; 0 = no limit.
     registration_rate_limit: int = 10
 
+    # The JVM artifacts (Kafka, Connect plugins, Spark's and Flink's connectors) that `make setup` resolves from
+    # Maven Central (shared/jvm/); None = <home>/jvm. Shared by every home on the machine that names it.
+    jvm_dir: Path | None = None
+
     # Spark (week 5): where SparkSessions and spark-submit send work. local[*] = this process, one thread per core;
     # spark://127.0.0.1:7077 = a standalone cluster (zoomcamp spark cluster-up); yarn on Dataproc.
     spark_master: str = "local[*]"
@@ -117,6 +123,8 @@ class Settings:
             port = getattr(self, name)
             if port is not None and not 0 < port < 65536:
                 raise SettingsError(f"{name} must be between 1 and 65535, not {port}")
+        if not 1 <= self.kafka_brokers <= 5:
+            raise SettingsError(f"kafka_brokers must be between 1 and 5, not {self.kafka_brokers}")
         if not SPARK_MASTER.fullmatch(self.spark_master):
             raise SettingsError("spark_master must be local[*], local[N], spark://host:port, yarn or k8s://..., "
                                 f"not {self.spark_master!r}")
@@ -139,6 +147,10 @@ class Settings:
     @property
     def stack_path(self) -> Path:
         return self.home / "stack"
+
+    @property
+    def jvm_path(self) -> Path:
+        return self.jvm_dir or self.home / "jvm"
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

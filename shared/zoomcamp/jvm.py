@@ -1,0 +1,250 @@
+"""The course's JVM side: which Java runs it, and the jars it needs, resolved once from Maven Central.
+
+The artifacts are declared and pinned in ``shared/jvm/pom.xml`` (one Maven module per bundle: ``kafka``,
+``debezium-postgres``, ``jdbc-sink``, ``spark-kafka``); ``shared/jvm/jvm.lock`` records every jar each bundle
+resolves to (transitive ones too) with its size and SHA-256. ``make setup`` runs :func:`setup`:
+
+- Maven downloads into ``<jvm>/m2`` (its local repository) and copies each bundle to ``<jvm>/lib/<bundle>/``;
+- every jar is checked against the lock; a jar that differs or is missing is an error naming it;
+- a second setup with the lock unchanged finds ``<jvm>/lib`` complete and does not start Maven at all, and a
+  re-resolution tries offline first (``mvn -o``), so only what is missing is downloaded: an interrupted
+  download resumes.
+
+Services then take their class path from :func:`classpath` (which checks the bundle is whole: a broken cache is
+one line, "run make setup"), never from the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CourseError
+from .settings import Settings, get_settings, project_root
+
+JAVA_MIN = 17  # Kafka 4 brokers and Connect need Java 17 (Spark 4 too)
+STAMP = ".lock-sha256"  # in <jvm>/lib: the hash of the jvm.lock that lib was verified against
+
+
+class JvmError(CourseError, RuntimeError):
+    """Java or Maven is missing, or the course's JVM artifacts cannot be resolved or are damaged."""
+
+
+def project_dir() -> Path:
+    """``shared/jvm``: the Maven project that declares the course's JVM artifacts."""
+    return project_root() / "shared" / "jvm"
+
+
+def lock_file() -> Path:
+    return project_dir() / "jvm.lock"
+
+
+# --- Java and Maven ---------------------------------------------------------------------------------------------
+def java_version(executable: str | Path) -> int:
+    """The feature version (17, 21 ...) that ``java -version`` reports; 0 when it cannot be run."""
+    try:
+        out = subprocess.run([str(executable), "-version"], capture_output=True, text=True, timeout=30).stderr
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not found:
+        return 0
+    major, minor = int(found.group(1)), int(found.group(2) or 0)
+    return minor if major == 1 else major  # "1.8.0_292" is Java 8
+
+
+def find_java() -> Path | None:
+    """``$JAVA_HOME/bin/java``, else the ``java`` on PATH, else None."""
+    home = os.environ.get("JAVA_HOME")
+    candidate = Path(home) / "bin" / "java" if home else None
+    if candidate is None or not candidate.is_file():
+        found = shutil.which("java")
+        candidate = Path(found) if found else None
+    return candidate
+
+
+def java() -> Path:
+    """The ``java`` to run the course's JVM services with (a clear error when missing or older than 17)."""
+    candidate = find_java()
+    if candidate is None:
+        raise JvmError(f"Java is not installed: the course needs Java {JAVA_MIN} or newer "
+                       "(`make setup` installs it as root on Debian/Ubuntu; macOS: brew install openjdk@17)")
+    version = java_version(candidate)
+    if version < JAVA_MIN:
+        raise JvmError(f"{candidate} is Java {version or 'of an unknown version'}: the course needs Java {JAVA_MIN} "
+                       "or newer (set JAVA_HOME to a newer JDK, or install openjdk-17)")
+    return candidate
+
+
+def maven() -> Path:
+    found = shutil.which("mvn")
+    if not found:
+        raise JvmError("Maven (mvn) is not installed: `make setup` installs it as root on Debian/Ubuntu "
+                       "(sudo apt-get install maven; macOS: brew install maven)")
+    return Path(found)
+
+
+# --- the lock -----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Jar:
+    bundle: str
+    file: str
+    size: int
+    sha256: str
+
+    def line(self) -> str:
+        return f"{self.bundle}\t{self.file}\t{self.size}\t{self.sha256}"
+
+
+def read_lock(path: Path | None = None) -> list[Jar]:
+    path = path or lock_file()
+    jars = []
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            bundle, file, size, digest = line.split("\t")
+            jars.append(Jar(bundle, file, int(size), digest))
+    return jars
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _scan(lib: Path) -> list[Jar]:
+    return [Jar(bundle.name, jar.name, jar.stat().st_size, _sha256(jar))
+            for bundle in sorted(p for p in lib.iterdir() if p.is_dir())
+            for jar in sorted(bundle.glob("*.jar"))]
+
+
+def _lock_digest() -> str:
+    return hashlib.sha256(lock_file().read_bytes()).hexdigest()
+
+
+def _problems(lib: Path, expected: list[Jar], deep: bool) -> list[str]:
+    """What differs between ``lib`` and the lock: missing, changed or unexpected jars (deep: compare SHA-256)."""
+    problems = []
+    wanted = {(j.bundle, j.file): j for j in expected}
+    for (bundle, file), jar in wanted.items():
+        path = lib / bundle / file
+        if not path.is_file():
+            problems.append(f"{bundle}/{file} is missing")
+        elif path.stat().st_size != jar.size or (deep and _sha256(path) != jar.sha256):
+            problems.append(f"{bundle}/{file} differs from jvm.lock")
+    for bundle in {j.bundle for j in expected}:
+        for path in sorted((lib / bundle).glob("*.jar")) if (lib / bundle).is_dir() else ():
+            if (bundle, path.name) not in wanted:
+                problems.append(f"{bundle}/{path.name} is not in jvm.lock")
+    return problems
+
+
+# --- resolving ----------------------------------------------------------------------------------------------------
+_ARTIFACT = re.compile(r"([\w.\-]+:[\w.\-]+:(?:jar|pom):[\w.\-]+)")
+
+
+def _maven_error(output: str) -> str:
+    """The artifact Maven could not get, from its output (or its first error line)."""
+    for line in output.splitlines():
+        if "[ERROR]" in line and ("resolve" in line or "transfer" in line or "not found" in line
+                                  or "Could not find" in line):
+            found = _ARTIFACT.search(line)
+            if found:
+                return f"could not download {found.group(1)} from Maven Central"
+    errors = [line.replace("[ERROR]", "").strip() for line in output.splitlines() if "[ERROR]" in line]
+    return errors[0][:300] if errors else output.strip().splitlines()[-1][:300] if output.strip() else "no output"
+
+
+def _run_maven(lib: Path, settings: Settings, offline: bool) -> subprocess.CompletedProcess:
+    repo = settings.jvm_path / "m2"
+    command = [str(maven()), "-B", "-q", *(["-o"] if offline else []), "-s", str(project_dir() / "settings.xml"),
+               f"-Dmaven.repo.local={repo}", f"-Djvm.lib={lib}", "-f", str(project_dir() / "pom.xml"), "package"]
+    env = {**os.environ, "JAVA_HOME": str(java().resolve().parents[1])}  # Maven runs on the same Java
+    return subprocess.run(command, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+
+
+def _resolve(target: Path, settings: Settings) -> None:
+    """Maven resolves every bundle into ``target`` (offline first: nothing is downloaded twice)."""
+    shutil.rmtree(target, ignore_errors=True)
+    done = _run_maven(target, settings, offline=True)
+    if done.returncode != 0:
+        shutil.rmtree(target, ignore_errors=True)
+        done = _run_maven(target, settings, offline=False)
+    if done.returncode != 0:
+        shutil.rmtree(target, ignore_errors=True)
+        raise JvmError(f"jvm: {_maven_error(done.stdout + done.stderr)}; run `make setup` again to resume "
+                       f"(what was downloaded is kept in {settings.jvm_path / 'm2'})")
+
+
+@dataclass
+class SetupResult:
+    lib: Path
+    resolved: bool  # False: lib was already complete (nothing ran)
+    jars: int
+
+
+def setup(settings: Settings | None = None) -> SetupResult:
+    """Make ``<jvm>/lib`` hold exactly the jars of ``jvm.lock`` (see the module's docstring)."""
+    settings = settings or get_settings()
+    lib = settings.jvm_path / "lib"
+    expected = read_lock()
+    stamp = lib / STAMP
+    if stamp.is_file() and stamp.read_text().strip() == _lock_digest() and not _problems(lib, expected, deep=False):
+        return SetupResult(lib, False, len(expected))
+    java()
+    fresh = settings.jvm_path / "lib.partial"
+    _resolve(fresh, settings)
+    problems = _problems(fresh, expected, deep=True)
+    if problems:
+        raise JvmError(f"jvm: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+                       + ": Maven resolved other jars than shared/jvm/jvm.lock records; after changing "
+                       "shared/jvm/pom.xml run `make jvm-lock`")
+    (fresh / STAMP).write_text(_lock_digest() + "\n")
+    old = settings.jvm_path / "lib.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if lib.exists():
+        lib.rename(old)
+    fresh.rename(lib)  # a reader sees the whole old set or the whole new one
+    shutil.rmtree(old, ignore_errors=True)
+    return SetupResult(lib, True, len(expected))
+
+
+def write_lock(settings: Settings | None = None) -> Path:
+    """Resolve the bundles of ``pom.xml`` and record their jars in ``jvm.lock`` (``make jvm-lock``)."""
+    settings = settings or get_settings()
+    fresh = settings.jvm_path / "lib.partial"
+    _resolve(fresh, settings)
+    jars = _scan(fresh)
+    header = ("# The jars each bundle of shared/jvm/pom.xml resolves to: bundle, file, size, SHA-256.\n"
+              "# Written by `make jvm-lock`; checked by `make setup` (zoomcamp jvm setup). Do not edit by hand.\n")
+    lock_file().write_text(header + "".join(j.line() + "\n" for j in jars))
+    shutil.rmtree(fresh, ignore_errors=True)
+    return lock_file()
+
+
+# --- using ---------------------------------------------------------------------------------------------------------
+def bundle_dir(bundle: str, settings: Settings | None = None) -> Path:
+    """``<jvm>/lib/<bundle>``, checked against the lock (sizes): a clear error when setup did not run or a jar
+    was damaged since."""
+    settings = settings or get_settings()
+    expected = [j for j in read_lock() if j.bundle == bundle]
+    if not expected:
+        raise JvmError(f"jvm: no bundle {bundle!r} in shared/jvm/jvm.lock "
+                       f"(bundles: {', '.join(sorted({j.bundle for j in read_lock()}))})")
+    lib = settings.jvm_path / "lib"
+    problems = _problems(lib, expected, deep=False)
+    if problems:
+        raise JvmError(f"the course's JVM artifacts are not set up ({problems[0]} in {lib}): run `make setup`")
+    return lib / bundle
+
+
+def classpath(bundle: str, settings: Settings | None = None) -> list[Path]:
+    """Every jar of a bundle, in a stable order."""
+    return sorted(bundle_dir(bundle, settings).glob("*.jar"))
