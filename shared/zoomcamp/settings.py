@@ -82,7 +82,7 @@ class Settings:
     # free port. kafka_brokers = how many brokers (3: replication factor 3 and min.insync.replicas=2 by default).
     kafka_port: int | None = None
     kafka_brokers: int = 1
-    # "host:port[,host:port]" of a Kafka cluster to use instead of the embedded broker (e.g. the 3-broker cluster
+    # "host:port[,host:port]" of a Kafka cluster to use instead of the course's brokers (e.g. the 3-broker cluster
     # of week_6_streaming/docker-compose.yaml: "localhost:19092,localhost:29092,localhost:39092").
     kafka_bootstrap: str | None = None
 

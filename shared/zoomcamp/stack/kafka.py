@@ -303,6 +303,30 @@ class Kafka(Service):
                                  f"within {timeout:.0f} s: {self._log_tail(waiting[0]['node_id'])}")
             if waiting:
                 time.sleep(0.1)
+        self._wait_for_coordinator(brokers, deadline)
+
+    def _wait_for_coordinator(self, brokers: list[dict], deadline: float) -> None:
+        """Until a consumer group can find its coordinator: the first request creates Kafka's ``__consumer_offsets``
+        topic, and clients that come before it is ready get COORDINATOR_NOT_AVAILABLE (the admin client does not
+        retry that). Ready means every client of the course can use groups at once."""
+        from kafka import KafkaAdminClient
+        from kafka.errors import KafkaError
+
+        servers = [f"{HOST}:{b['port']}" for b in brokers]
+        while True:
+            try:
+                client = KafkaAdminClient(bootstrap_servers=servers, client_id="zoomcamp-stack",
+                                          request_timeout_ms=10_000)
+                try:
+                    client.describe_groups(["zoomcamp-stack-ready"])
+                    return
+                finally:
+                    client.close()
+            except KafkaError as exc:
+                if time.monotonic() > deadline:
+                    raise StackError(f"kafka: the brokers answer but consumer groups are not available ({exc})") \
+                        from None
+                time.sleep(0.2)
 
     def _log_tail(self, node_id: int) -> str:
         try:

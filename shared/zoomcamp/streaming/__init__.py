@@ -1,7 +1,7 @@
 """Week 6: streaming the rides through Kafka.
 
 >>> from zoomcamp import stack, streaming
->>> stack.up()                                          # PostgreSQL + the embedded Kafka broker
+>>> stack.up()                                          # PostgreSQL + Apache Kafka (KRaft)
 >>> streaming.recreate_topic("rides", partitions=3)
 >>> streaming.replay(streaming.load_rides("2021-01"), "rides")
 >>> streaming.sink_to_postgres("rides", streaming.ZONE_HOURS, streaming.zone_hour_rows, group="zone-hours",

@@ -1,7 +1,7 @@
 """Where the broker is, and the topic chores every notebook repeats: create, recreate, count, read, lag.
 
-All of it is plain kafka-python against whichever cluster the settings point at: the embedded broker
-that ``stack.up()`` starts, or an external cluster (``kafka_bootstrap``).
+All of it is plain kafka-python against whichever cluster the settings point at: the course's Apache Kafka
+brokers that ``stack.up()`` starts, or an external cluster (``kafka_bootstrap``).
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def forget_group(group: str, settings: Settings | None = None) -> None:
     """Delete a consumer group and its committed offsets (it starts from ``auto_offset_reset`` next time).
 
     Members still registered are removed first: processes that stopped without leaving (a real cluster drops them
-    after ``session.timeout.ms``, the embedded broker never does), and any live one, which simply joins again."""
+    after ``session.timeout.ms``), and any live one, which simply joins again."""
     with admin(settings) as client:
         try:
             outcome = str(client.delete_groups([group]).get(group, "OK"))

@@ -68,6 +68,10 @@ def send_all(prod: KafkaProducer, topic: str, messages: list[tuple[bytes, bytes]
     """Send (key, value) pairs, pacing them by ``schedule`` (seconds after the start) when given, then flush and
     raise :class:`DeliveryError` if any was not acknowledged. Returns the number sent."""
     failures: list[Exception] = []
+    if schedule is not None:
+        # The first send waits for the topic's metadata (a new topic's leaders may take a moment): wait before the
+        # clock starts, or the first messages would all go late, at once.
+        prod.partitions_for(topic)
     started = time.monotonic()
     for i, (key, value) in enumerate(messages):
         if schedule is not None:

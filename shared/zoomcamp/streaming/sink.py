@@ -195,7 +195,7 @@ def sink_to_postgres(topic: str, table: SinkTable, to_rows: Callable[[object], I
 
     ``instance``: a static group member name (Kafka's ``group.instance.id``) for a sink run as a long-lived
     process: restarted under the same name after a crash, it takes its partitions back at once, without waiting
-    for the group to notice that the crashed one is gone (the embedded broker never notices: see the README).
+    for the group to notice that the crashed one is gone (after ``session.timeout.ms``).
     """
     settings = settings or get_settings()
     conn = _connect(settings)
