@@ -1,4 +1,4 @@
-"""Week 6: the embedded Kafka broker in the stack, the streaming library, and the reliability promises:
+"""Week 6: Apache Kafka in the stack, the streaming library, and the reliability promises:
 a consumer killed mid-stream and restarted leaves every message in PostgreSQL exactly once, a broker restart
 during production loses nothing, malformed messages go to a dead-letter topic while the consumer goes on."""
 
@@ -48,7 +48,8 @@ def _wait_for(condition, timeout: float, what: str):
 
 def test_the_stack_runs_a_kafka_broker_and_exports_its_address():
     status = stack.get("kafka").status()
-    assert status.running and status.details["pid"] and status.details["url"].startswith("kafka://127.0.0.1:")
+    (broker,) = status.details["brokers"]
+    assert status.running and broker["pid"] and broker["running"] and status.details["url"].startswith("kafka://127.0.0.1:")
     servers = stack.env()["KAFKA_BOOTSTRAP_SERVERS"]
     assert servers == streaming.bootstrap_servers() == f"127.0.0.1:{status.details['port']}"
     assert answers("127.0.0.1", status.details["port"])
@@ -75,7 +76,7 @@ def test_a_configured_kafka_port_in_use_is_refused(settings, scratch_home):
         port = busy.getsockname()[1]
         with pytest.raises(StackError, match=f"kafka: port {port} is in use.*ZOOMCAMP_KAFKA_PORT"):
             Kafka(settings.replace(home=scratch_home, kafka_port=port)).start()
-    assert not (scratch_home / "stack").exists()
+    assert not (scratch_home / "stack" / "kafka").exists() and not (scratch_home / "stack" / "kafka.json").exists()
 
 
 def test_an_external_cluster_is_used_and_never_started_or_stopped(settings, scratch_home):

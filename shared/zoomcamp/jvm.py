@@ -147,18 +147,19 @@ def _problems(lib: Path, expected: list[Jar], deep: bool) -> list[str]:
 
 
 # --- resolving ----------------------------------------------------------------------------------------------------
-_ARTIFACT = re.compile(r"([\w.\-]+:[\w.\-]+:(?:jar|pom):[\w.\-]+)")
+# How Maven names the artifact it could not get (online, offline, a failed transfer, a cached failure).
+_MISSING = re.compile(r"(?:Could not (?:find|transfer) artifact|the artifact|artifacts could not be resolved:|"
+                      r"Failure to find)\s+([\w.\-]+:[\w.\-]+:[\w.\-]+:[\w.\-]+)|"
+                      r"([\w.\-]+:[\w.\-]+:[\w.\-]+:[\w.\-]+) was not found")
 
 
 def _maven_error(output: str) -> str:
     """The artifact Maven could not get, from its output (or its first error line)."""
-    for line in output.splitlines():
-        if "[ERROR]" in line and ("resolve" in line or "transfer" in line or "not found" in line
-                                  or "Could not find" in line):
-            found = _ARTIFACT.search(line)
-            if found:
-                return f"could not download {found.group(1)} from Maven Central"
+    found = _MISSING.search(output)
+    if found:
+        return f"could not download {found.group(1) or found.group(2)} from Maven Central"
     errors = [line.replace("[ERROR]", "").strip() for line in output.splitlines() if "[ERROR]" in line]
+    errors = [e for e in errors if e]
     return errors[0][:300] if errors else output.strip().splitlines()[-1][:300] if output.strip() else "no output"
 
 

@@ -8,11 +8,14 @@ tests) finds the same server.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -87,6 +90,15 @@ class Service:
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         os.replace(tmp, self.state_file)
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the service's lock file while starting or stopping it: two ``stack up`` at once (two notebooks, a
+        notebook and the CLI) then start it once; the second finds it running."""
+        self.settings.stack_path.mkdir(parents=True, exist_ok=True)
+        with open(self.settings.stack_path / f"{self.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def choose_port(self, configured: int | None) -> int:
         """The configured port if it is free (else a clear error); unconfigured: the last port used,

@@ -56,8 +56,12 @@ def answers(host: str, port: int, timeout: float = 2.0) -> bool:
 
 
 def cluster_id() -> str:
-    """A new cluster id in Kafka's format (what ``kafka-storage random-uuid`` prints)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A new cluster id in Kafka's format (what ``kafka-storage random-uuid`` prints). Like Kafka's own, never one
+    that starts with "-": the storage tool would read it as an option."""
+    while True:
+        found = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not found.startswith("-"):
+            return found
 
 
 def server_properties(node_id: int, ports: dict[int, tuple[int, int]], data_dir: Path) -> str:
@@ -176,6 +180,10 @@ class Kafka(Service):
     def start(self) -> ServiceStatus:
         if self.external:
             return self.status()  # not ours to start: docker compose up (or the cluster's owner) does that
+        with self.exclusive():
+            return self._start()
+
+    def _start(self) -> ServiceStatus:
         current = self.status()
         wanted = self.settings.kafka_brokers
         if current.running and len(current.details["brokers"]) == wanted and \
@@ -341,6 +349,10 @@ class Kafka(Service):
             status = self.status()
             status.message = f"external cluster at {self.external}: not stopped from here"
             return status
+        with self.exclusive():
+            return self._stop()
+
+    def _stop(self) -> ServiceStatus:
         running = [b for b in self.brokers() if self._alive(b["node_id"], b.get("pid"))]
         if not running:
             status = self.status()
