@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from kafka.errors import CoordinatorNotAvailableError
 
 from .. import jvm
 from ..errors import CourseError
@@ -53,7 +54,10 @@ def build(tests: bool = False) -> Path:
 def reset(application_id: str, settings: Settings | None = None) -> list[str]:
     """Forget the app's progress: its consumer group and its internal topics (``<application id>-...``: the
     state store's changelog), like Kafka's ``kafka-streams-application-reset`` tool. Returns the topics deleted."""
-    forget_group(application_id, settings)
+    try:
+        forget_group(application_id, settings)
+    except CoordinatorNotAvailableError:
+        pass  # a new cluster has no __consumer_offsets topic yet, so no group at all
     return delete_topics([t for t in topics(settings) if t.startswith(f"{application_id}-")], settings)
 
 
