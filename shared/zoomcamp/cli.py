@@ -557,6 +557,10 @@ def jvm_setup(quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print o
     if result.resolved or not quiet:
         verb = "resolved" if result.resolved else "already complete:"
         out.print(f"jvm: {verb} {result.jars} jars in {result.lib}")
+    built = jvm.prepare_projects()  # their dependencies into <jvm>/m2: later builds run offline
+    if built or not quiet:
+        out.print(f"jvm: built {', '.join(built)} (later builds offline)" if built
+                  else f"jvm: {', '.join(jvm.JAVA_PROJECTS)} already prepared")
 
 
 @jvm_app.command("lock")

@@ -12,6 +12,11 @@ resolves to (transitive ones too) with its size and SHA-256. ``make setup`` runs
 
 Services then take their class path from :func:`classpath` (which checks the bundle is whole: a broken cache is
 one line, "run make setup"), never from the network.
+
+The course's own Maven projects (:data:`JAVA_PROJECTS`: week 6's Kafka Streams app) are built once by setup too,
+online if need be, so that their dependencies and Maven's plugins (surefire's JUnit provider included) are in
+``<jvm>/m2``; :func:`build_java_project` then builds them offline (``mvn -o``). A stamp per project (the hash of
+its ``pom.xml``) makes a second setup do nothing.
 """
 
 from __future__ import annotations
@@ -228,6 +233,59 @@ def write_lock(settings: Settings | None = None) -> Path:
     lock_file().write_text(header + "".join(j.line() + "\n" for j in jars))
     shutil.rmtree(fresh, ignore_errors=True)
     return lock_file()
+
+
+# --- the course's own Maven projects -------------------------------------------------------------------------
+JAVA_PROJECTS = ("week_6_streaming/java",)  # relative to the project root
+
+
+def _project_maven(pom: Path, settings: Settings, goals: list[str], offline: bool) -> subprocess.CompletedProcess:
+    command = [str(maven()), "-B", "-q", *(["-o"] if offline else []), "-s", str(project_dir() / "settings.xml"),
+               f"-Dmaven.repo.local={settings.jvm_path / 'm2'}", "-f", str(pom), *goals]
+    env = {**os.environ, "JAVA_HOME": str(java().resolve().parents[1])}
+    return subprocess.run(command, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+
+
+def _project_stamp(path: Path, settings: Settings) -> Path:
+    return settings.jvm_path / "projects" / (str(path.relative_to(project_root())).replace("/", "+") + ".pom-sha256")
+
+
+def prepare_project(path: Path, settings: Settings | None = None) -> bool:
+    """Build a Maven project once with its tests, online if need be, so that every later build runs offline
+    (``package`` also fetches what ``go-offline`` misses: surefire's JUnit provider). False: already prepared."""
+    settings = settings or get_settings()
+    stamp = _project_stamp(path, settings)
+    digest = hashlib.sha256((path / "pom.xml").read_bytes()).hexdigest()
+    if stamp.is_file() and stamp.read_text().strip() == digest:
+        return False
+    done = _project_maven(path / "pom.xml", settings, ["package"], offline=True)
+    if done.returncode != 0:
+        done = _project_maven(path / "pom.xml", settings, ["package"], offline=False)
+    if done.returncode != 0:
+        raise JvmError(f"jvm: {path.relative_to(project_root())}: {_maven_error(done.stdout + done.stderr)}")
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(digest + "\n")
+    return True
+
+
+def prepare_projects(settings: Settings | None = None) -> list[str]:
+    """:func:`prepare_project` for each of :data:`JAVA_PROJECTS`; the ones that were built."""
+    return [name for name in JAVA_PROJECTS if prepare_project(project_root() / name, settings)]
+
+
+def build_java_project(path: str | Path, settings: Settings | None = None, tests: bool = False) -> Path:
+    """``mvn -o package`` of a course project (relative paths from the project root); returns the jar it made.
+    Without ``tests`` the unit tests are skipped (``mvn -o test`` runs them)."""
+    settings = settings or get_settings()
+    path = project_root() / path
+    done = _project_maven(path / "pom.xml", settings, ["package", *([] if tests else ["-DskipTests"])], offline=True)
+    if done.returncode != 0:
+        raise JvmError(f"building {path.name}: {_maven_error(done.stdout + done.stderr)} "
+                       "(offline: if a dependency is missing, run `make setup`)")
+    jars = sorted((path / "target").glob("*.jar"))
+    if len(jars) != 1:
+        raise JvmError(f"building {path.name}: expected one jar in {path / 'target'}, found {len(jars)}")
+    return jars[0]
 
 
 # --- using ---------------------------------------------------------------------------------------------------------
