@@ -32,8 +32,8 @@ SERVICES: dict[str, type[Service]] = {
 ON_DEMAND = {"connect"}
 DEFAULT_SERVICES = [name for name in SERVICES if name not in ON_DEMAND]
 
-__all__ = ["DEFAULT_SERVICES", "ON_DEMAND", "SERVICES", "Service", "ServiceStatus", "StackError", "down", "env", "free_port", "get",
-           "port_is_free", "status", "up"]
+__all__ = ["DEFAULT_SERVICES", "ON_DEMAND", "SERVICES", "Service", "ServiceStatus", "StackError", "down", "env",
+           "free_port", "get", "port_is_free", "status", "up"]
 
 
 def get(name: str, settings: Settings | None = None) -> Service:

@@ -6,9 +6,9 @@ plain ``zoomcamp stack up``: it is one more JVM (~300 MB) that only one lesson n
 
 Distributed mode even with one worker: connector configurations, source offsets and statuses live in three Kafka
 topics (``zoomcamp-connect-*``), so a restarted (or killed) worker picks up where it was, and the REST API on
-``127.0.0.1:<port>`` is the only way in (:mod:`zoomcamp.streaming.connect` wraps it). The plugins are the ``debezium-postgres`` and
-``jdbc-sink`` bundles ``make setup`` resolved (:mod:`zoomcamp.jvm`), linked into ``<home>/stack/connect/plugins/``:
-Connect gives each plugin folder a class loader of its own.
+``127.0.0.1:<port>`` is the only way in (:mod:`zoomcamp.streaming.connect` wraps it). The plugins are the
+``debezium-postgres`` and ``jdbc-sink`` bundles ``make setup`` resolved (:mod:`zoomcamp.jvm`), linked into
+``<home>/stack/connect/plugins/``: Connect gives each plugin folder a class loader of its own.
 """
 
 from __future__ import annotations
@@ -44,12 +44,21 @@ PLUGINS = {  # folder under plugins/ -> the bundle it links to, and the connecto
 COMPAT_SOURCE = """\
 package org.apache.kafka.common.utils;
 
-/** Written by zoomcamp (stack/connect.py): Kafka 4.4 moved this class to utils.internals; Debezium 3.6 calls it here. */
+/** Written by zoomcamp (stack/connect.py): Kafka 4.4 moved this class to utils.internals. */
 public final class Sanitizer {
     private Sanitizer() {}
-    public static String sanitize(String name) { return org.apache.kafka.common.utils.internals.Sanitizer.sanitize(name); }
-    public static String desanitize(String name) { return org.apache.kafka.common.utils.internals.Sanitizer.desanitize(name); }
-    public static String jmxSanitize(String name) { return org.apache.kafka.common.utils.internals.Sanitizer.jmxSanitize(name); }
+
+    public static String sanitize(String name) {
+        return org.apache.kafka.common.utils.internals.Sanitizer.sanitize(name);
+    }
+
+    public static String desanitize(String name) {
+        return org.apache.kafka.common.utils.internals.Sanitizer.desanitize(name);
+    }
+
+    public static String jmxSanitize(String name) {
+        return org.apache.kafka.common.utils.internals.Sanitizer.jmxSanitize(name);
+    }
 }
 """
 
