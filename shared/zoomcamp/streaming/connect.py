@@ -148,6 +148,15 @@ def wait_running(name: str, timeout: float = 60.0, settings: Settings | None = N
         time.sleep(0.2)
 
 
+def connector_offsets(name: str, settings: Settings | None = None) -> list[dict]:
+    """The offsets Connect has stored for the connector (GET /connectors/<name>/offsets): for a source, its own
+    position (Debezium: the LSN); for a sink, its consumer group's per partition. Empty until the first flush."""
+    status, reply = _call("GET", f"{_path(name)}/offsets", settings=settings)
+    if status != 200:
+        raise ConnectError(f"connector {name!r}: {_message(reply)}")
+    return reply.get("offsets", [])
+
+
 def delete_connector(name: str, offsets: bool = True, settings: Settings | None = None) -> bool:
     """Delete the connector; with ``offsets`` its stored offsets too (Kafka 3.6+: stop, delete offsets, delete),
     so a connector created again under that name starts from scratch. False if there was none."""
