@@ -28,7 +28,7 @@ SERVICES: dict[str, type[Service]] = {
     "kafka": Kafka,
     "connect": Connect,  # after kafka: a Connect worker keeps its state in Kafka topics
 }
-# One JVM (~300 MB) that only week 6's notebook 07 needs: started when named, not by a plain `stack up`.
+# One JVM (~400 MB) that only week 6's notebook 07 needs: started when named, not by a plain `stack up`.
 ON_DEMAND = {"connect"}
 DEFAULT_SERVICES = [name for name in SERVICES if name not in ON_DEMAND]
 
