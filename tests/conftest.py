@@ -29,7 +29,8 @@ def pytest_configure(config):
     os.environ["ZOOMCAMP_DATA_SOURCE"] = "sample"  # tests never reach the internet
     os.environ.setdefault("MPLBACKEND", "Agg")
     for name in ("ZOOMCAMP_CONFIG", "ZOOMCAMP_POSTGRES_PORT", "ZOOMCAMP_DATA_DIR", "ZOOMCAMP_BACKEND",
-                 "ZOOMCAMP_KAFKA_BOOTSTRAP", "ZOOMCAMP_KAFKA_BROKERS", "ZOOMCAMP_KAFKA_PORT"):
+                 "ZOOMCAMP_KAFKA_BOOTSTRAP", "ZOOMCAMP_KAFKA_BROKERS", "ZOOMCAMP_KAFKA_PORT",
+                 "ZOOMCAMP_CONNECT_PORT"):
         os.environ.pop(name, None)
     os.environ["ZOOMCAMP_CONFIG"] = str(TEST_HOME / "none.toml")  # ignore a student's zoomcamp.toml
 

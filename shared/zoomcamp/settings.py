@@ -85,6 +85,8 @@ class Settings:
     # "host:port[,host:port]" of a Kafka cluster to use instead of the course's brokers (e.g. the 3-broker cluster
     # of week_6_streaming/docker-compose.yaml: "localhost:19092,localhost:29092,localhost:39092").
     kafka_bootstrap: str | None = None
+    # Kafka Connect's REST API (week 6, started on demand: zoomcamp stack up connect). None = 8083 if free, else any.
+    connect_port: int | None = None
 
     # Real GCP, used when backend = "gcp".
     gcp_project: str | None = None
@@ -119,7 +121,7 @@ class Settings:
             raise SettingsError(
                 f"data_source must be one of {', '.join(DATA_SOURCES)}, not {self.data_source!r}"
             )
-        for name in ("postgres_port", "gcs_port", "bq_port", "kafka_port"):
+        for name in ("postgres_port", "gcs_port", "bq_port", "kafka_port", "connect_port"):
             port = getattr(self, name)
             if port is not None and not 0 < port < 65536:
                 raise SettingsError(f"{name} must be between 1 and 65535, not {port}")

@@ -5,7 +5,9 @@
 >>> stack.env()           # {"PGHOST": "127.0.0.1", "PGPORT": "5432", ...}
 >>> stack.down()
 
-Later weeks add their services to ``SERVICES`` (Kafka broker, BigQuery stand-in).
+Later weeks add their services to ``SERVICES`` (Kafka broker, BigQuery stand-in). Those in ``ON_DEMAND`` (the
+Kafka Connect worker) are left out of a plain ``up()``: ``up(["connect"])`` starts them; ``status()`` and
+``down()`` cover every service.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from ..settings import Settings, get_settings
 from .base import Service, ServiceStatus, StackError, free_port, port_is_free
 from .bigquery import BigQuery
+from .connect import Connect
 from .gcs import Gcs
 from .kafka import Kafka
 from .postgres import Postgres
@@ -23,10 +26,14 @@ SERVICES: dict[str, type[Service]] = {
     "gcs": Gcs,
     "bigquery": BigQuery,  # after gcs: its load jobs read the GCS emulator's files
     "kafka": Kafka,
+    "connect": Connect,  # after kafka: a Connect worker keeps its state in Kafka topics
 }
+# One JVM (~400 MB) that only week 6's notebook 07 needs: started when named, not by a plain `stack up`.
+ON_DEMAND = {"connect"}
+DEFAULT_SERVICES = [name for name in SERVICES if name not in ON_DEMAND]
 
-__all__ = ["SERVICES", "Service", "ServiceStatus", "StackError", "down", "env", "free_port", "get",
-           "port_is_free", "status", "up"]
+__all__ = ["DEFAULT_SERVICES", "ON_DEMAND", "SERVICES", "Service", "ServiceStatus", "StackError", "down", "env",
+           "free_port", "get", "port_is_free", "status", "up"]
 
 
 def get(name: str, settings: Settings | None = None) -> Service:
@@ -35,15 +42,15 @@ def get(name: str, settings: Settings | None = None) -> Service:
     return SERVICES[name](settings or get_settings())
 
 
-def _selected(names: list[str] | tuple[str, ...] | None) -> list[str]:
-    names = list(names or SERVICES)
+def _selected(names: list[str] | tuple[str, ...] | None, default: list[str] | None = None) -> list[str]:
+    names = list(names or default or SERVICES)
     for name in names:
         get(name)  # validate every name before touching any service
     return [n for n in SERVICES if n in names]
 
 
 def up(names=None, settings: Settings | None = None) -> list[ServiceStatus]:
-    return [get(n, settings).start() for n in _selected(names)]
+    return [get(n, settings).start() for n in _selected(names, DEFAULT_SERVICES)]
 
 
 def down(names=None, settings: Settings | None = None) -> list[ServiceStatus]:

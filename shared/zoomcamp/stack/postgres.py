@@ -4,6 +4,10 @@ The cluster lives in ``<home>/stack/postgres/`` (initialised once, kept across r
 connections need the password (scram-sha-256), like the course's docker-compose Postgres
 (user ``root``, password ``root``, database ``ny_taxi`` by default). PostgreSQL refuses to run as
 root, so as root the server runs as the ``postgres`` system user that Debian's packages create.
+
+The server runs with ``wal_level=logical`` (week 6's change data capture: Debezium decodes the write-ahead log with
+``pgoutput``). It is a start option, so a cluster made before that gets it at its next start; ``stack up`` restarts
+a running server without it when nobody is connected, and otherwise says so in the status.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ INSTALL_HINT = (
     "or point ZOOMCAMP_POSTGRES_BIN at the folder that holds them"
 )
 HOST = "127.0.0.1"
+# Logical decoding for Debezium (week 6); replication slots and WAL senders stay at PostgreSQL's defaults (10).
+SERVER_OPTIONS = "-c wal_level=logical"
 
 
 def find_bin_dir(configured: Path | None = None) -> Path:
@@ -142,12 +148,44 @@ class Postgres(Service):
             return ServiceStatus(self.name, False, "stopped", details)
         pid = (self.data_dir / "postmaster.pid").read_text().split("\n")[0]
         details.update(pid=int(pid), database=self.settings.postgres_db, user=self.settings.postgres_user,
-                       url=self.url(port))
+                       url=self.url(port), wal_level="logical" if self._logical() else "replica")
+        if not self._logical():
+            return ServiceStatus(self.name, True, f"running on {HOST}:{port}, without wal_level=logical (week 6's "
+                                 "Kafka Connect needs it): restart it with `zoomcamp stack down postgres && "
+                                 "zoomcamp stack up postgres`", details)
         return ServiceStatus(self.name, True, f"running on {HOST}:{port}", details)
+
+    def _logical(self) -> bool:
+        """Whether the running server was started with wal_level=logical (its start options, as pg_ctl saved them)."""
+        try:
+            return "wal_level=logical" in (self.data_dir / "postmaster.opts").read_text()
+        except OSError:
+            return False
+
+    def _clients(self, port: int) -> int:
+        """How many other sessions are connected to the server."""
+        import psycopg2
+
+        s = self.settings
+        with psycopg2.connect(host=HOST, port=port, user=s.postgres_user, password=s.postgres_password,
+                              dbname="postgres", connect_timeout=5) as conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                        "AND pid <> pg_backend_pid()")
+            count = cur.fetchone()[0]
+        conn.close()
+        return count
 
     def start(self) -> ServiceStatus:
         find_bin_dir(self.settings.postgres_bin)  # a clear message before anything is created
         current = self.status()
+        if current.running and current.details["wal_level"] != "logical":
+            # A cluster started before week 6 needed logical decoding: restart it, unless someone would be cut off.
+            if self._clients(current.details["port"]) == 0:
+                self.stop()
+                current = self.status()
+            else:
+                current.message = current.message.replace("running on", "already running on", 1)
+                return current
         if current.running:
             current.message = f"already running on {HOST}:{current.details['port']}"
             return current
@@ -155,7 +193,7 @@ class Postgres(Service):
         self._prepare_folder()
         if not (self.data_dir / "PG_VERSION").is_file():
             self._initdb()
-        options = f"-p {port} -k {self.socket_dir} -c listen_addresses={HOST}"
+        options = f"-p {port} -k {self.socket_dir} -c listen_addresses={HOST} {SERVER_OPTIONS}"
         self._tool("pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
                    "-o", options)
         self.write_state(port=port)
