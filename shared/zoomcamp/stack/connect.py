@@ -13,7 +13,6 @@ topics (``zoomcamp-connect-*``), so a restarted (or killed) worker picks up wher
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -21,7 +20,6 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from pathlib import Path
 
 from .base import Service, ServiceStatus, StackError, process_alive, terminate
@@ -36,59 +34,6 @@ PLUGINS = {  # folder under plugins/ -> the bundle it links to, and the connecto
     "debezium-postgres": "io.debezium.connector.postgresql.PostgresConnector",
     "jdbc-sink": "io.debezium.connector.jdbc.JdbcSinkConnector",
 }
-
-
-# Debezium 3.6's PostgreSQL source (its metrics) calls org.apache.kafka.common.utils.Sanitizer, which Kafka 4.4 moved
-# to ...utils.internals: the task fails with NoClassDefFoundError. Plugins load org.apache.kafka.* from the worker's
-# class path, so this class under the old name, compiled once and put there, bridges the two.
-COMPAT_SOURCE = """\
-package org.apache.kafka.common.utils;
-
-/** Written by zoomcamp (stack/connect.py): Kafka 4.4 moved this class to utils.internals. */
-public final class Sanitizer {
-    private Sanitizer() {}
-
-    public static String sanitize(String name) {
-        return org.apache.kafka.common.utils.internals.Sanitizer.sanitize(name);
-    }
-
-    public static String desanitize(String name) {
-        return org.apache.kafka.common.utils.internals.Sanitizer.desanitize(name);
-    }
-
-    public static String jmxSanitize(String name) {
-        return org.apache.kafka.common.utils.internals.Sanitizer.jmxSanitize(name);
-    }
-}
-"""
-
-
-# Three Jackson modules on the worker's class path announce themselves to java.util.ServiceLoader. Hibernate, inside
-# the JDBC sink plugin, calls ObjectMapper.findAndRegisterModules() with the plugin's own (older) Jackson: it finds
-# the worker's announcements, loads the worker's classes, and the task fails with "Jdk8Module not a subtype". The
-# worker uses them directly, never through ServiceLoader, so it runs on copies without the announcement.
-JACKSON_SERVICE = "META-INF/services/com.fasterxml.jackson.databind.Module"
-
-
-def without_jackson_services(jars: list[Path], folder: Path) -> list[Path]:
-    """``jars``, with a copy (in ``folder``, made once) instead of each jar that holds JACKSON_SERVICE."""
-    result = []
-    for jar in jars:
-        with zipfile.ZipFile(jar) as source:
-            if JACKSON_SERVICE not in source.namelist():
-                result.append(jar)
-                continue
-            copy = folder / jar.name
-            if not copy.is_file():
-                folder.mkdir(parents=True, exist_ok=True)
-                partial = copy.with_suffix(".partial")
-                with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as target:
-                    for item in source.infolist():
-                        if item.filename != JACKSON_SERVICE:
-                            target.writestr(item, source.read(item))
-                partial.rename(copy)
-        result.append(copy)
-    return result
 
 
 def worker_properties(bootstrap: str, port: int, plugins: Path) -> str:
@@ -197,27 +142,6 @@ class Connect(Service):
     def config_file(self) -> Path:
         return self.folder / "worker.properties"
 
-    def compat_classes(self, java: Path, classpath: list[Path]) -> Path:
-        """The folder of the compiled COMPAT_SOURCE (compiled at the first start, again only when it changes)."""
-        digest = hashlib.sha256(COMPAT_SOURCE.encode()).hexdigest()[:12]
-        out = self.folder / "compat" / digest
-        if (out / "org" / "apache" / "kafka" / "common" / "utils" / "Sanitizer.class").is_file():
-            return out
-        javac = java.resolve().parent / "javac"
-        if not javac.is_file():
-            raise StackError(f"connect: {javac} is missing: Kafka Connect's compatibility class needs a JDK, not just "
-                             "a JRE (sudo apt-get install openjdk-17-jdk-headless; `make setup` does it as root)")
-        source = self.folder / "compat" / "Sanitizer.java"
-        source.parent.mkdir(parents=True, exist_ok=True)
-        source.write_text(COMPAT_SOURCE)
-        done = subprocess.run([str(javac), "--release", "17", "-nowarn", "-d", str(out), "-cp",
-                               os.pathsep.join(str(p) for p in classpath), str(source)],
-                              capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
-        if done.returncode != 0:
-            lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-            raise StackError(f"connect: compiling {source} failed: {lines[0] if lines else done.returncode}")
-        return out
-
     def _marker(self) -> str:
         return str(self.config_file)  # in the worker's command line: tells our process from a recycled pid
 
@@ -270,7 +194,6 @@ class Connect(Service):
         bundles = {name: jvm.bundle_dir(name, self.settings) for name in PLUGINS}
         port = self.choose_port(self.settings.connect_port)
         self.folder.mkdir(parents=True, exist_ok=True)
-        classpath = [*without_jackson_services(classpath, self.folder / "lib"), self.compat_classes(java, classpath)]
         self.plugins_dir.mkdir(exist_ok=True)
         for name, target in bundles.items():  # links: the jars stay where make setup put them
             link = self.plugins_dir / name
