@@ -183,7 +183,7 @@ def _stop_jvm() -> None:
         return
     gateway.shutdown()
     process = getattr(gateway, "proc", None)
-    if process is not None:
+    if process is not None and process.stdin is not None:
         process.stdin.close()
         try:
             process.wait(timeout=30)
