@@ -15,6 +15,7 @@ import pandas as pd
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import MemberToRemove, NewTopic
 from kafka.errors import (
+    CoordinatorNotAvailableError,
     GroupIdNotFoundError,
     TopicAlreadyExistsError,
     UnknownTopicOrPartitionError,
@@ -213,6 +214,19 @@ def consumer_groups(settings: Settings | None = None) -> list[str]:
         return sorted({group["group_id"] for group in client.list_groups()})
 
 
+def _delete_group(client: KafkaAdminClient, group: str, timeout: float = 30):
+    """``delete_groups`` for one group. On a fresh broker the first group request makes Kafka create its
+    ``__consumer_offsets`` topic, and it answers "coordinator not available" until that is ready: wait."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return client.delete_groups([group]).get(group, "OK")
+        except CoordinatorNotAvailableError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def forget_group(group: str, settings: Settings | None = None) -> None:
     """Delete a consumer group and its committed offsets (it starts from ``auto_offset_reset`` next time).
 
@@ -220,13 +234,13 @@ def forget_group(group: str, settings: Settings | None = None) -> None:
     after ``session.timeout.ms``), and any live one, which simply joins again."""
     with admin(settings) as client:
         try:
-            outcome = str(client.delete_groups([group]).get(group, "OK"))
+            outcome = str(_delete_group(client, group))
             if "NonEmpty" in outcome:
                 members = client.describe_groups([group])[group]["members"]
                 client.remove_group_members(group, [
                     MemberToRemove(group_instance_id=m["group_instance_id"]) if m["group_instance_id"]
                     else MemberToRemove(member_id=m["member_id"]) for m in members])
-                outcome = str(client.delete_groups([group]).get(group, "OK"))
+                outcome = str(_delete_group(client, group))
         except GroupIdNotFoundError:
             return
     if outcome != "OK" and "NotFound" not in outcome:
