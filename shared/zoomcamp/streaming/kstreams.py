@@ -27,7 +27,7 @@ from .broker import bootstrap_servers, delete_topics, forget_group, read_topic, 
 
 PROJECT = "week_6_streaming/java"
 TOPOLOGY = f"{PROJECT}/src/main/java/org/zoomcamp/streams/ZoneWindows.java"
-HEAP = "256m"  # plenty for a month of sample rides; RocksDB's memory is outside the heap
+HEAP = "256m"  # plenty for a month of sample rides in the in-memory window store
 _SUMMARY = re.compile(r"zone-windows: processed=(\d+) skipped=(\d+) seconds=([\d.]+) status=(\d+)")
 
 
@@ -67,7 +67,7 @@ def run_streams_app(jar: Path, input_topic: str, output_topic: str, window_minut
     """Run the app until the input is consumed; ``fresh`` starts over (no committed offsets, no state)."""
     settings = settings or get_settings()
     bootstrap = bootstrap_servers(settings)
-    state_dir = settings.stack_path / "kstreams" / application_id  # RocksDB files of the window store
+    state_dir = settings.stack_path / "kstreams" / application_id  # the app's local state (checkpoints)
     if fresh:
         reset(application_id, settings)
         shutil.rmtree(state_dir, ignore_errors=True)
