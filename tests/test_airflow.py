@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from zoomcamp import orchestration
-from zoomcamp.lake import Lake
 from zoomcamp.stack import free_port
 
 DAG_FILES = sorted(p for folder in orchestration.dag_folders() for p in folder.glob("*.py")
@@ -50,22 +49,6 @@ print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}
     # Library imports inside tasks: the scheduler parses DAG files often and must not pay for (or fail on) them.
     top_level = {n.module or "" for n in ast.parse(path.read_text()).body if isinstance(n, ast.ImportFrom)}
     assert not any(m.startswith("zoomcamp") for m in top_level)
-
-
-def test_lake_ingest_backfills_three_months(settings, tmp_path, monkeypatch, airflow_home):
-    lake_url = str(tmp_path / "lake")
-    monkeypatch.setenv("ZOOMCAMP_LAKE_URL", lake_url)
-    runs = orchestration.run_dag("lake_ingest", ["2021-01-01", "2021-02-01", "2021-03-01"], airflow_home=airflow_home)
-    assert [r.state for r in runs] == ["success"] * 3
-    assert all(set(r.tasks.values()) == {"success"} and len(r.tasks) == 8 for r in runs)
-    lake = Lake(settings, url=lake_url)
-    states = lake.check(["yellow", "green"], ["2021-01..2021-03"])
-    assert [s.state for s in states] == ["present"] * 6
-    assert lake.path("_catalog/yellow.json") in lake.fs.find(lake.path("_catalog"))
-    # Idempotent: a second run of a month leaves the same rows.
-    rows = lake.dataset("green").count_rows()
-    orchestration.run_dag("lake_ingest", ["2021-02-01"], airflow_home=airflow_home)
-    assert lake.dataset("green").count_rows() == rows and lake.leftovers() == []
 
 
 FAILING_DAG = """

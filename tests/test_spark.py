@@ -4,14 +4,13 @@ job submitted to a standalone cluster started here, and the Airflow DAG run end 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from zoomcamp import datasets, db, dbt, orchestration
+from zoomcamp import datasets, db, dbt
 from zoomcamp import spark as zspark
 from zoomcamp.settings import Settings, SettingsError
 
@@ -137,15 +136,6 @@ def test_failed_job_reports_its_error(settings, tmp_path):
     script.write_text("raise SystemExit('the input is missing')\n")
     with pytest.raises(zspark.SparkError, match="the input is missing"):
         zspark.submit(script, master="local[1]", settings=settings)
-
-
-def test_dag_runs_the_job_into_the_warehouse(session, settings):
-    month = "2021-03"
-    runs = orchestration.run_dag("spark_revenue_report", [f"{month}-01"])
-    assert runs[0].state == "success" and set(runs[0].tasks.values()) == {"success"} and len(runs[0].tasks) == 4
-    loaded = db.query(f"SELECT * FROM {zspark.WAREHOUSE_TABLE} WHERE revenue_month = '{month}-01'")
-    same_report(loaded, csv_report(session, settings, month, only_month=True))
-    assert os.listdir(zspark.report_path(month, settings))
 
 
 def test_warehouse_load_replaces_the_month(settings):
