@@ -5,13 +5,15 @@
 (a) produce: the course's producer (``streaming.producer()``: acks=all, idempotent, 20 ms linger, 256 kB batches,
     zstd) sending every ride, vs (b) the naive loop that sends one message and flushes before the next (on the
     first ``--naive`` rides: it is that slow);
+(a') the same rides sent by confluent-kafka's producer (librdkafka, C) with the same settings: the peer;
 (c) consume: a plain consumer reading the topic back (the broker and client, no database);
 (d) sink: ``streaming.sink_to_postgres`` upserting rides per zone and hour into PostgreSQL with the offsets in
     the same transaction.
 
 Uses the course's settings (``ZOOMCAMP_HOME`` etc.) and starts the stack if needed; its topics and table are
 its own (``bench-*``) and removed afterwards. The last line is ``name=value`` pairs to compare runs:
-``vs_naive=<a/b> produce_msgs_s=<a> naive_msgs_s=<b> consume_msgs_s=<c> sink_msgs_s=<d>``.
+``vs_naive=<a/b> produce_msgs_s=<a> naive_msgs_s=<b> vs_confluent=<a/a'> confluent_msgs_s=<a'> consume_msgs_s=<c>
+sink_msgs_s=<d>``. Runs against the stack's Apache Kafka broker (or the cluster in ``kafka_bootstrap``).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def main() -> None:
     print(f"{n:,} rides, serialised to JSON in {serialise_s:.2f} s ({n / serialise_s:,.0f}/s), "
           f"{sum(len(v) for _, v in messages) / n:.0f} bytes each", flush=True)
 
-    topic, naive_topic, group = "bench-rides", "bench-naive", "bench-sink"
+    topic, naive_topic, confluent_topic, group = "bench-rides", "bench-naive", "bench-confluent", "bench-sink"
     table = dataclasses.replace(streaming.ZONE_HOURS, name="bench_rides_per_zone_hour")
     try:
         streaming.recreate_topic(topic, partitions=3)
@@ -52,6 +54,28 @@ def main() -> None:
         prod.close()
         assert streaming.message_count(topic) == n
         print(f"  course producer: {produce:>10,.0f} msgs/s", flush=True)
+
+        # The peer: confluent-kafka (librdkafka, C) with the same settings, into a topic of its own.
+        from confluent_kafka import Producer
+
+        streaming.recreate_topic(confluent_topic, partitions=3)
+        peer = Producer({"bootstrap.servers": streaming.bootstrap_servers(), "acks": "all",
+                         "enable.idempotence": True, "linger.ms": 20, "batch.size": 256 * 1024,
+                         "compression.type": "zstd"})
+        failures = []
+        started = time.perf_counter()
+        for key, value in messages:
+            while True:
+                try:
+                    peer.produce(confluent_topic, value, key, on_delivery=lambda err, _: err and failures.append(err))
+                    break
+                except BufferError:  # its local queue is full: let it send
+                    peer.poll(0.05)
+            peer.poll(0)
+        peer.flush()
+        confluent = n / (time.perf_counter() - started)
+        assert not failures and streaming.message_count(confluent_topic) == n
+        print(f"  confluent-kafka: {confluent:>10,.0f} msgs/s", flush=True)
 
         streaming.recreate_topic(naive_topic, partitions=3)
         prod = streaming.producer()
@@ -79,10 +103,11 @@ def main() -> None:
         print(f"  sink:            {result.rate:>10,.0f} msgs/s ({result.rows:,} rows upserted in "
               f"{result.batches} transactions)", flush=True)
     finally:
-        streaming.delete_topics([topic, naive_topic])
+        streaming.delete_topics([topic, naive_topic, confluent_topic])
         streaming.reset_sink(table, group)
         db.execute(f"DROP TABLE IF EXISTS {table.name}")
     print(f"vs_naive={produce / naive:.1f} produce_msgs_s={produce:.0f} naive_msgs_s={naive:.0f} "
+          f"vs_confluent={produce / confluent:.2f} confluent_msgs_s={confluent:.0f} "
           f"consume_msgs_s={consume:.0f} sink_msgs_s={result.rate:.0f}")
 
 

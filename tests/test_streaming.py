@@ -1,4 +1,4 @@
-"""Week 6: Apache Kafka in the stack, the streaming library, and the reliability promises:
+"""Week 6: the stack's Kafka broker (one, KRaft), the streaming library, and the reliability promises:
 a consumer killed mid-stream and restarted leaves every message in PostgreSQL exactly once, a broker restart
 during production loses nothing, malformed messages go to a dead-letter topic while the consumer goes on."""
 
@@ -48,8 +48,9 @@ def _wait_for(condition, timeout: float, what: str):
 
 def test_the_stack_runs_a_kafka_broker_and_exports_its_address():
     status = stack.get("kafka").status()
-    (broker,) = status.details["brokers"]
-    assert status.running and broker["pid"] and broker["running"] and status.details["url"].startswith("kafka://127.0.0.1:")
+    (broker,) = status.details["brokers"]  # the session's stack: one broker (node 1)
+    assert status.running and broker["pid"] and broker["running"] and broker["node_id"] == 1
+    assert status.details["url"].startswith("kafka://127.0.0.1:") and broker["port"] == status.details["port"]
     servers = stack.env()["KAFKA_BOOTSTRAP_SERVERS"]
     assert servers == streaming.bootstrap_servers() == f"127.0.0.1:{status.details['port']}"
     assert answers("127.0.0.1", status.details["port"])

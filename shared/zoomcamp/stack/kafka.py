@@ -93,6 +93,7 @@ def server_properties(node_id: int, ports: dict[int, tuple[int, int]], data_dir:
         "group.initial.rebalance.delay.ms=0",  # a lone consumer starts at once (lessons, tests)
         "offsets.topic.num.partitions=10",  # Kafka's 50 is for big clusters: slower to start, nothing gained here
         "log.segment.bytes=67108864",
+        "log.retention.check.interval.ms=1000",  # retention by timestamp within seconds (Kafka: every 5 min)
         "",
     ])
 

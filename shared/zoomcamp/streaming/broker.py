@@ -7,6 +7,7 @@ brokers that ``stack.up()`` starts, or an external cluster (``kafka_bootstrap``)
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ import pandas as pd
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import MemberToRemove, NewTopic
 from kafka.errors import (
+    BrokerResponseError,
     CoordinatorNotAvailableError,
     GroupIdNotFoundError,
     TopicAlreadyExistsError,
@@ -31,6 +33,10 @@ CLIENT_ID = "zoomcamp"
 
 class TopicError(CourseError, ValueError):
     """A topic is missing, or exists with another shape than asked for."""
+
+
+class TopicRefused(TopicError):
+    """Kafka refused to create a topic (its name, partitions, replication factor or a config): retrying won't help."""
 
 
 class GroupError(CourseError, RuntimeError):
@@ -93,6 +99,12 @@ def describe_topic(name: str, settings: Settings | None = None) -> dict:
     return {"name": name, "partitions": partitions, "config": config}
 
 
+def broker_message(exc: Exception) -> str:
+    """The broker's own words (``error_message``) from a kafka-python error, else the error's name."""
+    found = re.search(r"error_message=(['\"])(.*?)\1, ", str(exc))
+    return found.group(2) if found else type(exc).__name__
+
+
 def ensure_topic(name: str, partitions: int = 3, replication_factor: int = 1, config: dict | None = None,
                  settings: Settings | None = None) -> bool:
     """Create the topic if it is missing; True if it was created. Safe to call again: an existing topic with
@@ -105,6 +117,8 @@ def ensure_topic(name: str, partitions: int = 3, replication_factor: int = 1, co
             return True
         except TopicAlreadyExistsError:
             pass
+        except BrokerResponseError as exc:  # kafka-python's message is the whole request and response
+            raise TopicRefused(f"Kafka refused to create topic {name!r}: {broker_message(exc)}") from None
     existing = len(describe_topic(name, settings)["partitions"])
     if existing != partitions:
         raise TopicError(f"topic {name!r} exists with {existing} partitions, not {partitions}: "
@@ -132,6 +146,8 @@ def recreate_topic(name: str, partitions: int = 3, replication_factor: int = 1, 
             created = ensure_topic(name, partitions, replication_factor, config, settings)
             if created or not message_count(name, settings):
                 return
+        except TopicRefused:
+            raise
         except TopicError:
             pass
         if time.monotonic() > deadline:
