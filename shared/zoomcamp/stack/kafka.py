@@ -397,8 +397,10 @@ class Kafka(Service):
         """Start one broker of the cluster again (same ports, same data: it catches up with the others)."""
         from .. import jvm
 
-        b = self._broker(node_id)
-        if not self._alive(node_id, b.get("pid")):
+        with self.exclusive():  # brokers restarted side by side each write their pid into the same state file
+            b = self._broker(node_id)
+            if self._alive(node_id, b.get("pid")):
+                return self.status()
             if not port_is_free(b["port"]):
                 raise StackError(f"kafka: broker {node_id}'s port {b['port']} is in use by another program")
             state = self.read_state()
@@ -407,5 +409,5 @@ class Kafka(Service):
                 if other["node_id"] == node_id:
                     other["pid"] = b["pid"]
             self.write_state(**state)
-            self._wait_ready([b])
+        self._wait_ready([b])  # outside the lock: the others start meanwhile
         return self.status()

@@ -20,7 +20,6 @@ import threading
 import time
 
 import pandas as pd
-from kafka.errors import KafkaError
 
 from ..errors import CourseError
 from ..settings import Settings, get_settings
@@ -54,23 +53,7 @@ class LabCluster:
         """Start every broker (the ones down, if some run); idempotent. Not on 9092: that is the stack's."""
         if not self.kafka.brokers():  # a first start: pick a free first port instead of the usual 9092
             self.kafka.settings = self.settings.replace(kafka_port=free_port())
-        status = self.kafka.start()
-        self._wait_for_groups()
-        return status
-
-    def _wait_for_groups(self, timeout: float = 60.0) -> None:
-        """Until consumer groups work: the first group request creates ``__consumer_offsets`` (RF 3 here), and
-        until its leaders are elected the admin client answers COORDINATOR_NOT_AVAILABLE without retrying."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with admin(self.settings) as client:
-                    client.describe_groups(["zoomcamp-lab-ready"])
-                return
-            except KafkaError as exc:
-                if time.monotonic() > deadline:
-                    raise ClusterError(f"the lab cluster answers but consumer groups do not work ({exc})") from None
-                time.sleep(0.2)
+        return self.kafka.start()  # ready means consumer groups work (stack/kafka.py waits for that)
 
     def stop(self) -> ServiceStatus:
         """Stop every broker cleanly (its data stays for the next start)."""
