@@ -8,16 +8,10 @@ execution timestamps) and writes the notebook's text form next to it.
 ``--sync`` only writes the text forms (``make notebooks-sync``): ``week_1_basics/01_data_and_stack.py``, jupytext's
 percent format as configured in ``jupytext.toml``. The ``.ipynb`` is the source of truth; the ``.py`` is what a
 reviewer reads, and tests/test_notebooks_text.py checks that both hold the same cells.
-
-``--clean-stdin PATH`` is git's clean filter for the notebooks (``.gitattributes``, configured by ``make setup``):
-see ``git_view``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -28,8 +22,6 @@ TEXT_FORMAT = "py:percent"
 # Metadata a run or an editor leaves behind that says nothing about the lesson.
 VOLATILE_NOTEBOOK_METADATA = ("widgets", "jupytext", "toc", "varInspector")
 VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled")
-# `ZOOMCAMP_NOTEBOOK_OUTPUTS=commit git add --renormalize ...` lets a maintainer commit new outputs (make notebooks).
-COMMIT_OUTPUTS = "ZOOMCAMP_NOTEBOOK_OUTPUTS"
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -75,36 +67,6 @@ def sync(path: Path) -> bool:
     return True
 
 
-def cells(raw: bytes | str) -> list[tuple[str, str]]:
-    """What a notebook teaches: its cells' types and sources (not outputs, counts or metadata)."""
-    nb = json.loads(raw)
-    return [(c["cell_type"], "".join(c["source"]) if isinstance(c["source"], list) else c["source"])
-            for c in nb["cells"]]
-
-
-def git_view(working: bytes, committed: bytes) -> bytes:
-    """What git sees of a working notebook (the clean filter), given the index's version (b"" if none).
-
-    When the cells are the index's cells, git is shown the index's bytes: a student who ran a notebook and saved
-    it (new outputs, execution counts, kernel metadata) has changed nothing as far as git can tell, so
-    ``git status`` is clean and ``git pull`` may replace the file with a newer version (the student's outputs
-    go; running the notebook again brings them back). A notebook whose cells changed passes cleaned (``clean``).
-    """
-    try:
-        if committed and os.environ.get(COMMIT_OUTPUTS) != "commit" and cells(working) == cells(committed):
-            return committed
-        text = nbformat.writes(clean(nbformat.reads(working.decode("utf-8"), as_version=4)))
-        return (text if text.endswith("\n") else text + "\n").encode("utf-8")  # as nbformat.write() writes
-    except (ValueError, KeyError, TypeError):  # not a notebook (a conflicted merge, say): git sees it as it is
-        return working
-
-
-def clean_filter(path: str) -> None:
-    index = subprocess.run(["git", "cat-file", "blob", f":{path}"], capture_output=True)
-    committed = index.stdout if index.returncode == 0 else b""
-    sys.stdout.buffer.write(git_view(sys.stdin.buffer.read(), committed))
-
-
 def progress_cell_source(path: Path) -> str:
     from .course import notebook_id
 
@@ -136,9 +98,7 @@ def execute(path: Path, timeout: int = 600) -> None:
 
 
 def main(args: list[str]) -> None:
-    if args[:1] == ["--clean-stdin"]:
-        clean_filter(args[1])
-    elif args[:1] == ["--sync"]:
+    if args[:1] == ["--sync"]:
         for name in args[1:]:
             if sync(Path(name)):
                 print(f"wrote {text_path(Path(name))}", flush=True)
