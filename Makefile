@@ -9,7 +9,7 @@ LAB_PORT ?= 8888
 # Extra arguments for pytest, e.g. `make test ARGS="-k schemas"`.
 ARGS ?=
 
-.PHONY: help setup system-deps lab test notebooks stack-up stack-down doctor lock jvm-lock clean
+.PHONY: help setup system-deps lab test notebooks notebooks-sync stack-up stack-down doctor lock jvm-lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,8 +38,13 @@ lab: setup  ## start the local stack and open JupyterLab on the course
 test: setup  ## unit tests + every notebook under week_*/ (nbval), on a stack of its own
 	$(BIN)/python -m pytest $(ARGS)
 
-notebooks: setup  ## re-execute every notebook in place (small, clean outputs) before committing them
-	$(BIN)/python -m zoomcamp.notebooks week_*/*.ipynb
+NOTEBOOKS := $(wildcard week_*/[0-9][0-9]_*.ipynb)
+
+notebooks: setup  ## re-execute every notebook in place (small, clean outputs, text forms synced) before committing
+	$(BIN)/python -m zoomcamp.notebooks $(NOTEBOOKS)
+
+notebooks-sync: $(STAMP)  ## write each notebook's text form (week_*/NN_*.py) from the .ipynb, without executing
+	$(BIN)/python -m zoomcamp.notebooks --sync $(NOTEBOOKS)
 
 stack-up:  ## start the local services
 	$(BIN)/zoomcamp stack up

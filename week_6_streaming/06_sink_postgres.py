@@ -1,0 +1,259 @@
+# %% [markdown]
+# # 06 · Sink to PostgreSQL with an exactly-once effect; Kafka Connect, ksqlDB and the alternatives
+#
+# **What you will learn**
+# - why "write to the database, then commit the offset" double-counts after a crash, shown;
+# - the course's sink: upserts, and the consumer's offsets stored *in the same transaction* as the rows, so a
+#   consumer killed at any moment and restarted leaves every message in the table exactly once;
+# - dead letters: a malformed message is set aside with its reason, the consumer goes on;
+# - what Kafka Connect and ksqlDB would do here, and how Pub/Sub, Pulsar, Redpanda and Kinesis compare.
+#
+# **What you need running:** the local stack (the next cell starts it and fills the topic `rides`).
+
+# %%
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import psycopg2
+from kafka import KafkaConsumer
+from psycopg2.extras import execute_values
+
+from zoomcamp import db, stack, streaming
+from zoomcamp.exercises import check
+
+stack.up()
+rides = streaming.load_rides("2021-01")
+streaming.recreate_topic("rides", partitions=3)
+streaming.replay(rides, "rides")
+TOTAL = len(rides)
+hourly = rides.assign(hour=rides["tpep_pickup_datetime"].dt.floor("h")).groupby(["PULocationID", "hour"]).agg(
+    rides=("total_amount", "size"), revenue=("total_amount", "sum"))
+hourly.index.names = ["zone", "hour"]
+print(f"{TOTAL:,} rides in the topic, {len(hourly):,} (zone, hour) pairs")
+
+# %% [markdown]
+# ## The naive sink double-counts
+#
+# A consumer adds each batch to a `rides per zone and hour` table (`rides = rides + n`), then commits its offsets
+# to Kafka. It crashes after writing its third batch, before committing it. The restarted consumer reads that
+# batch again from the last commit and adds it a second time:
+
+# %%
+db.execute("DROP TABLE IF EXISTS naive_zone_hours")
+db.execute("CREATE TABLE naive_zone_hours (zone int, hour timestamp, rides bigint, PRIMARY KEY (zone, hour))")
+streaming.forget_group("naive-sink")
+
+
+def naive_sink(crash_after=None):
+    consumer = KafkaConsumer("rides", **streaming.client_config(), group_id="naive-sink", enable_auto_commit=False,
+                             auto_offset_reset="earliest", max_poll_records=500)
+    conn = psycopg2.connect(db.url(driver="postgresql"))
+    batches = 0
+    while True:
+        records = [r for batch in consumer.poll(1000).values() for r in batch]
+        if not records:
+            if consumer.assignment() and all(consumer.position(tp) >= end for tp, end in
+                                             consumer.end_offsets(list(consumer.assignment())).items()):
+                break
+            continue
+        counts = pd.Series([(r["PULocationID"], r["tpep_pickup_datetime"].replace(minute=0, second=0))
+                            for r in (streaming.parse_ride(m.value) for m in records)]).value_counts()
+        with conn.cursor() as cur:  # 1. the batch's counts, in one database transaction
+            execute_values(cur, "INSERT INTO naive_zone_hours VALUES %s ON CONFLICT (zone, hour) "
+                           "DO UPDATE SET rides = naive_zone_hours.rides + EXCLUDED.rides",
+                           [(zone, hour, int(n)) for (zone, hour), n in counts.items()])
+        conn.commit()
+        batches += 1
+        if batches == crash_after:
+            break  # the crash: the rows are committed, the offsets are not
+        consumer.commit()  # 2. then the offsets, in Kafka
+    conn.close()
+    consumer.close(autocommit=False)
+
+
+naive_sink(crash_after=3)
+naive_sink()
+naive_total = int(db.query("SELECT sum(rides) AS n FROM naive_zone_hours")["n"].item())
+print(f"rides in the topic: {TOTAL:,}; rides counted by the naive sink: {naive_total:,}")
+assert naive_total > TOTAL
+
+# %% [markdown]
+# ## The course's sink: offsets in the same transaction
+#
+# `streaming.sink_to_postgres` writes each batch in **one PostgreSQL transaction**: the upserts *and* the next offset
+# of every partition it read, in the table `stream_offsets`. On start (and after a rebalance) it seeks to the offsets
+# stored there. A crash before the commit undoes both; after it, both are kept: there is no moment where the rows
+# and the position disagree. Kafka's committed offsets are still updated, afterwards, only so that lag shows in
+# Kafka's tools.
+#
+# The table and the statement it runs:
+
+# %%
+print(streaming.ZONE_HOURS.ddl())
+print(streaming.ZONE_HOURS.upsert_sql())
+
+# %% [markdown]
+# Rides of the same zone and hour within a batch are added up first (one row per key per statement). One more
+# guard: the offset update only applies if the stored offset is still the one this consumer started the batch from
+# (`WHERE next_offset = <expected>`). A "zombie" consumer that lost its partitions in a rebalance but still writes
+# finds another offset there, and its whole batch is rolled back.
+#
+# ## Kill it, restart it
+#
+# [consumer.py](consumer.py) runs the sink as a process of its own. Start it (slowed down so we can catch it
+# mid-stream), kill it with `SIGKILL` (no clean-up at all), start it again:
+
+# %%
+streaming.reset_sink(streaming.ZONE_HOURS, "zone-hours")
+
+
+def sunk():
+    try:
+        return int(db.query("SELECT coalesce(sum(rides), 0) AS n FROM rides_per_zone_hour")["n"].item())
+    except Exception:  # the consumer has not created the table yet
+        return 0
+
+
+command = [sys.executable, "consumer.py", "--topic", "rides", "--group", "zone-hours", "--sink", "zone-hours"]
+first = subprocess.Popen([*command, "--batch-size", "100", "--pause", "0.1"], stdout=subprocess.DEVNULL)
+while sunk() < TOTAL // 4 and first.poll() is None:
+    time.sleep(0.05)
+first.send_signal(signal.SIGKILL)
+first.wait()
+at_kill = sunk()
+print(f"killed with {at_kill:,} of {TOTAL:,} rides in the table")
+second = subprocess.run(command, capture_output=True, text=True, check=True)
+print(second.stdout.strip().splitlines()[-1])
+
+# %%
+table = db.query("SELECT zone, hour, rides, revenue FROM rides_per_zone_hour").set_index(["zone", "hour"]).sort_index()
+assert at_kill < TOTAL and int(table["rides"].sum()) == TOTAL
+assert table["rides"].to_dict() == hourly["rides"].to_dict()  # every (zone, hour): exactly pandas' count
+revenue_gap = (table["revenue"].astype(float) - hourly["revenue"]).abs().max()
+assert revenue_gap < 0.01 * hourly["rides"].max()  # cents: each ride's amount is rounded once, in numeric(14, 2)
+offsets = streaming.stored_offsets("zone-hours").set_index("partition")["next_offset"]
+assert offsets.to_dict() == streaming.topic_offsets("rides").set_index("partition")["latest"].to_dict()
+print(f"{int(table['rides'].sum()):,} rides in {len(table):,} rows, as pandas counts them; stored offsets = "
+      f"end of every partition")
+ax = table["rides"].groupby("hour").sum().plot(figsize=(9, 2.5), title="Rides per hour, from the sink")
+ax.set_xlabel("");
+
+# %% [markdown]
+# `tests/test_streaming.py` does the same kill-and-restart on every test run, and checks the zone/hour counts.
+#
+# The restarted process used Kafka's *static membership* (`group.instance.id`, `--instance sink-1`): coming back
+# under the same name it gets its partitions at once instead of waiting for the group to notice the old process
+# is gone: a member that died without a goodbye is only removed after `session.timeout.ms` (6 s for the course's
+# sink, 45 s by default; notebook 03 measures it), and until then nobody reads its partitions.
+#
+# ## Dead letters
+#
+# A message the sink cannot use — not JSON, a field missing or of the wrong type, a value PostgreSQL refuses — goes
+# to a *dead-letter topic* with the reason in its headers, and the consumer carries on. Append a few to `rides`
+# between good rides and run the sink again (it continues where it stopped):
+
+# %%
+good = streaming.ride_messages(rides.tail(5))
+sample = json.loads(good[0][1])
+broken = [b"this is not json",
+          json.dumps({**sample, "PULocationID": "Times Sq"}).encode(),
+          json.dumps({k: v for k, v in sample.items() if k != "total_amount"}).encode(),
+          json.dumps({**sample, "total_amount": 1e13}).encode()]  # too big for numeric(14, 2)
+producer = streaming.producer()
+streaming.send_all(producer, "rides", [good[0], *[(b"bad", m) for m in broken], *good[1:]])
+producer.close()
+streaming.recreate_topic("rides-dlt", partitions=1)
+result = streaming.sink_to_postgres("rides", streaming.ZONE_HOURS, streaming.zone_hour_rows, group="zone-hours",
+                                    dead_letter_topic="rides-dlt", instance="sink-1")  # the same member as consumer.py
+print(result)
+dead = streaming.read_topic("rides-dlt", decode=None)
+reasons = pd.DataFrame(list(dead["headers"]))[["dlt.partition", "dlt.offset", "dlt.reason"]]
+assert (result.consumed, result.dead_letters) == (len(good) + len(broken), len(broken))
+assert dead["value"].tolist() == broken and sunk() == TOTAL + len(good)  # the good ones after the bad ones too
+reasons
+
+# %% [markdown]
+# Someone fixes and re-sends dead letters later (or decides to drop them); the stream did not stop for them.
+#
+# ## Kafka Connect and ksqlDB
+#
+# **Kafka Connect** runs connectors: configuration instead of code for moving data between Kafka and other systems.
+# [Notebook 07](07_kafka_connect.ipynb) runs it for real on the course's Kafka: Debezium's PostgreSQL source captures
+# every insert, update and delete of a table as change events, and Debezium's JDBC sink upserts them into another
+# table by primary key (deletes included), even across a worker killed mid-stream. (Confluent's JDBC sink, which
+# many tutorials show, is not on Maven Central; Debezium's is, so it is the one that runs here.) Its upserts give
+# Connect's at-least-once delivery an exactly-once *effect* for tables keyed like their source. Aggregates (our
+# `rides + n`) cannot be written that way: compute them first, in a stream processor, into a topic keyed by
+# (zone, hour), and sink *that* with upserts.
+#
+# **ksqlDB** is SQL over topics: that stream processor, written as queries, e.g.
+#
+# ```sql
+# CREATE STREAM rides (PULocationID INT KEY, tpep_pickup_datetime VARCHAR, total_amount DOUBLE)
+#   WITH (KAFKA_TOPIC='rides', VALUE_FORMAT='JSON', TIMESTAMP='tpep_pickup_datetime',
+#         TIMESTAMP_FORMAT='yyyy-MM-dd''T''HH:mm:ss');
+# CREATE TABLE rides_per_zone_hour AS
+#   SELECT PULocationID, COUNT(*) AS rides, SUM(total_amount) AS revenue
+#   FROM rides WINDOW TUMBLING (SIZE 1 HOUR, GRACE PERIOD 10 MINUTES) GROUP BY PULocationID EMIT CHANGES;
+# ```
+#
+# ksqlDB is a JVM service next to the brokers (not in this offline course; it runs against the compose cluster), under
+# the Confluent Community License, not Apache 2.0.
+#
+# ## The alternatives
+#
+# | | Kafka | Redpanda | Pulsar | Google Pub/Sub | AWS Kinesis Data Streams |
+# | --- | --- | --- | --- | --- | --- |
+# | what | the log, open source (Apache) | Kafka-protocol broker in C++, no JVM | brokers + BookKeeper storage, multi-tenant | managed messaging | managed shards |
+# | order | per partition | per partition | per partition (key-shared too) | per ordering key (opt-in) | per shard |
+# | keep and replay | retention/compaction; seek anywhere | same (tiered storage) | retention, tiered storage | up to 31 days; seek to a time/snapshot | 24 h to 365 days |
+# | consumers | consumer groups, offsets | the same | subscriptions (exclusive, shared, failover, key-shared) | subscriptions, per-message acks | shard iterators; KCL leases in DynamoDB |
+# | exactly once | idempotent producer + transactions | the same | transactions | exactly-once delivery (pull, one region) | at least once |
+# | scaling unit | partitions (add, never remove) | partitions | partitions/segments | automatic | shards (split/merge) |
+# | Kafka clients work | yes | yes | with a protocol handler (KoP) | no | no |
+#
+# The course runs Apache Kafka itself (KRaft mode); Redpanda speaks the same protocol, so the clients here would not
+# know the difference, and everything runs unchanged against the compose cluster too.
+#
+# ## Exercise 8
+#
+# From the sink's table `rides_per_zone_hour`, what was the revenue of the busiest zone (most rides in the month)
+# on 15 January 2021? Round to 2 decimals.
+
+# %%
+my_answer = None
+
+# %%
+zone = int(rides["PULocationID"].value_counts().idxmax())
+day = rides[(rides["PULocationID"] == zone) & (rides["tpep_pickup_datetime"].dt.strftime("%Y-%m-%d") == "2021-01-15")]
+expected = round(float(day["total_amount"].sum()), 2)
+check(my_answer, expected)
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+solution = float(db.query('''
+    SELECT coalesce(sum(revenue), 0) AS revenue FROM rides_per_zone_hour
+    WHERE zone = (SELECT zone FROM rides_per_zone_hour GROUP BY zone ORDER BY sum(rides) DESC LIMIT 1)
+      AND hour >= '2021-01-15' AND hour < '2021-01-16'
+''')["revenue"].item())
+assert check(solution, expected)
+
+# %% [markdown]
+# ## Summary
+#
+# - Write-then-commit is at least once: with running totals, a crash double-counts.
+# - Rows and offsets in one database transaction (plus upserts, plus a fence against zombies) give an exactly-once
+#   effect: kill the consumer anywhere, restart it, every message counts once.
+# - Unusable messages go to a dead-letter topic with their reason; the stream keeps flowing.
+# - Kafka Connect moves data by configuration, ksqlDB processes it with SQL; Redpanda speaks Kafka, Pulsar, Pub/Sub
+#   and Kinesis are different systems with similar ideas.
+#
+# **Next:** [07 · Kafka Connect: change data capture with Debezium](07_kafka_connect.ipynb)
+
+# %%
+from zoomcamp import course
+
+course.record("week_6_streaming/06_sink_postgres.ipynb")  # this notebook ran to the end
