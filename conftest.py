@@ -1,0 +1,11 @@
+"""Pytest over the whole checkout: the notebooks (nbval) as well as tests/ (whose conftest starts the stack)."""
+
+
+def pytest_collection_modifyitems(items):
+    """Committed notebooks carry no execution counts (``zoomcamp.notebooks.clean``: nothing volatile in git), and
+    nbval reads a cell without one as never run and refuses its saved outputs. Outputs are not compared in lax mode:
+    mark such cells as run."""
+    for item in items:
+        cell = getattr(item, "cell", None)
+        if isinstance(cell, dict) and cell.get("execution_count", 0) is None and cell.get("outputs"):
+            cell["execution_count"] = 0
