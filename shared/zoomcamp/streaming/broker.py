@@ -72,7 +72,9 @@ def admin(settings: Settings | None = None) -> Iterator[KafkaAdminClient]:
 
 
 def _consumer(settings: Settings | None = None, **options) -> KafkaConsumer:
-    return KafkaConsumer(**client_config(settings), enable_auto_commit=False, **options)
+    # Looking at a topic must not create it: with the broker's auto.create.topics.enable (Kafka's default) a metadata
+    # request for a missing topic creates it with 1 partition, e.g. between recreate_topic's delete and create.
+    return KafkaConsumer(**client_config(settings), enable_auto_commit=False, allow_auto_create_topics=False, **options)
 
 
 def topics(settings: Settings | None = None) -> list[str]:
@@ -90,8 +92,10 @@ def describe_topic(name: str, settings: Settings | None = None) -> dict:
             (meta,) = client.describe_topics([name])
         except UnknownTopicOrPartitionError:
             raise TopicError(f"topic {name!r} does not exist") from None
-        if meta["error_code"]:
+        if meta["error_code"] == UnknownTopicOrPartitionError.errno:
             raise TopicError(f"topic {name!r} does not exist")
+        if meta["error_code"]:  # e.g. its leaders are still being elected
+            raise TopicError(f"topic {name!r} is not ready (Kafka error {meta['error_code']})")
         configs = client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
     config = {k: v["value"] for k, v in configs["topic"][name].items()}
     partitions = [{"partition": p["partition_index"], "leader": p["leader_id"], "replicas": p["replica_nodes"],
@@ -141,18 +145,20 @@ def recreate_topic(name: str, partitions: int = 3, replication_factor: int = 1, 
     """Delete the topic (if any) and create it empty: how a notebook starts from a known state on every run."""
     delete_topics([name], settings)
     deadline = time.monotonic() + 30
+    last = "still being deleted"
     while True:  # a real cluster deletes asynchronously: creating may fail for a moment
         try:
             created = ensure_topic(name, partitions, replication_factor, config, settings)
             if created or not message_count(name, settings):
                 return
+            delete_topics([name], settings)  # still there with its messages: the first delete did not take
         except TopicRefused:
             raise
-        except TopicError:
-            pass
+        except TopicError as exc:
+            last = str(exc)
         if time.monotonic() > deadline:
-            raise TopicError(f"topic {name!r} could not be recreated (still being deleted?)")
-        time.sleep(0.2)
+            raise TopicError(f"topic {name!r} could not be recreated within 30 s ({last})")
+        time.sleep(0.5)
 
 
 def topic_offsets(name: str, settings: Settings | None = None) -> pd.DataFrame:
