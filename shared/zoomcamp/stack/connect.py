@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from .base import Service, ServiceStatus, StackError, process_alive, terminate
+from .kafka import LOG4J as KAFKA_LOG4J
 from .kafka import Kafka
 
 HOST = "127.0.0.1"
@@ -76,19 +77,12 @@ def worker_properties(bootstrap: str, port: int, plugins: Path) -> str:
     ])
 
 
-LOG4J = """\
-rootLogger.level = INFO
-rootLogger.appenderRef.out.ref = OUT
-appender.out.type = Console
-appender.out.name = OUT
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-# Configuration dumps and plugin scanning are long and say nothing a student needs.
-logger.config.name = org.apache.kafka.common.config.AbstractConfig
-logger.config.level = WARN
+# Kafka's own logging setup (console, quiet configuration dumps), plus the worker's noisy parts.
+LOG4J = KAFKA_LOG4J + """\
+# Plugin scanning is long and says nothing a student needs.
 logger.scan.name = org.apache.kafka.connect.runtime.isolation
 logger.scan.level = WARN
-# Debezium's CloudEventsConverter (not used here) calls a JsonConverter method Kafka 4.4 no longer has: the scanner
+# Debezium's CloudEventsConverter (not used here) can call a JsonConverter method its Kafka lacks: the scanner
 # logs two long stack traces at every start and carries on. The health check still proves both connectors loaded.
 logger.scanner.name = org.apache.kafka.connect.runtime.isolation.PluginScanner
 logger.scanner.level = OFF
