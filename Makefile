@@ -9,7 +9,7 @@ LAB_PORT ?= 8888
 # Extra arguments for pytest, e.g. `make test ARGS="-k schemas"`.
 ARGS ?=
 
-.PHONY: help setup system-deps lab test notebooks notebooks-sync stack-up stack-down doctor lock jvm-lock clean
+.PHONY: help setup system-deps lab update test notebooks notebooks-sync stack-up stack-down doctor lock jvm-lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ lab: setup  ## start the local stack and open JupyterLab on the course
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --ServerApp.root_dir=$(CURDIR) \
 		$$( [ -n "$$DISPLAY$$BROWSER" ] || echo --no-browser ) $$( [ "$$(id -u)" != 0 ] || echo --allow-root ) \
 		week_1_basics/01_data_and_stack.ipynb
+
+update: $(STAMP)  ## get the course's latest version; notebooks you changed are kept as week_*/my_*.ipynb
+	$(BIN)/zoomcamp update
 
 test: setup  ## unit tests + every notebook under week_*/ (nbval), on a stack of its own
 	$(BIN)/python -m pytest $(ARGS)

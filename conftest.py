@@ -1,5 +1,8 @@
 """Pytest over the whole checkout: the notebooks (nbval) as well as tests/ (whose conftest starts the stack)."""
 
+# A student's own copies of notebooks (kept by `make update`) are theirs, not the course's tests.
+collect_ignore_glob = ["week_*/my_*"]
+
 
 def pytest_collection_modifyitems(items):
     """Committed notebooks carry no execution counts (``zoomcamp.notebooks.clean``: nothing volatile in git), and

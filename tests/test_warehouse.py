@@ -22,7 +22,7 @@ from zoomcamp.warehouse import Warehouse, WarehouseError
 
 ROOT = Path(__file__).resolve().parents[1]
 WEEK = ROOT / "week_3_warehouse"
-NOTEBOOKS = sorted(WEEK.glob("*.ipynb"))
+NOTEBOOKS = sorted(WEEK.glob("[0-9][0-9]_*.ipynb"))
 MONTHS = ["2021-01", "2021-02", "2021-03"]
 
 EXTERNAL = """-- the lake's yellow months

@@ -424,6 +424,17 @@ def run_week_command(
         out.print(f"[green]✓[/green] {r.notebook} ({r.seconds:.0f} s)" + (f" -> {r.html}" if r.html else ""))
 
 
+@app.command("update")
+def update_command():
+    """Get the course's latest version (git pull): notebooks you changed are kept as my_<name> beside the new ones."""
+    from .update import update
+
+    kept = update()
+    for k in kept:
+        out.print(f"kept your {k.original} as {k.copy}", highlight=False, soft_wrap=True)
+    out.print("up to date with the course" + (f" ({len(kept)} of your notebooks kept)" if kept else ""))
+
+
 @app.command("reset")
 def reset_command(
     week: Annotated[int | None, typer.Argument(help="week number (default: every week)")] = None,
