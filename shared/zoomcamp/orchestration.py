@@ -88,9 +88,10 @@ def run_dag(dag_id: str, logical_dates: list[str], *, settings: Settings | None 
     logs.mkdir(parents=True, exist_ok=True)
     log_file = logs / f"test-{dag_id}.log"
     with open(log_file, "w") as log:
-        process = subprocess.run([sys.executable, "-m", "zoomcamp.orchestration", dag_id, *logical_dates],
-                                 env={**os.environ, **environment(settings, extra=folder, airflow_home=airflow_home),
-                                      "ZOOMCAMP_DAG_FOLDER": str(folder or "")}, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.run([sys.executable, "-m", "zoomcamp.orchestration", "--folder", str(folder or ""),
+                                  dag_id, *logical_dates],
+                                 env={**os.environ, **environment(settings, extra=folder, airflow_home=airflow_home)},
+                                 stdout=log, stderr=subprocess.STDOUT,
                                  text=True, timeout=timeout, cwd=project_root())
     output = log_file.read_text(errors="replace")
     runs = [DagRun(**json.loads(line[len(RESULT_PREFIX):])) for line in output.splitlines()
@@ -186,7 +187,7 @@ def _describe(dag_id: str) -> int:
     return 0
 
 
-def _child(dag_id: str, logical_dates: list[str]) -> int:
+def _child(dag_id: str, logical_dates: list[str], folder: str = "") -> int:
     """In the child process: create or migrate the metadata DB when needed, then dag.test() each date."""
     import logging
 
@@ -195,7 +196,7 @@ def _child(dag_id: str, logical_dates: list[str]) -> int:
 
     _ensure_db()
     logging.getLogger("airflow").setLevel(logging.WARNING)
-    path = find_dag(dag_id, os.environ.get("ZOOMCAMP_DAG_FOLDER") or None)
+    path = find_dag(dag_id, Path(folder) if folder else None)
     bag = DagBag(str(path.parent))
     if bag.import_errors:
         for file, error in bag.import_errors.items():
@@ -211,4 +212,7 @@ def _child(dag_id: str, logical_dates: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_describe(sys.argv[2]) if sys.argv[1] == "--describe" else _child(sys.argv[1], sys.argv[2:]))
+    # The parent passes everything on the command line: `--describe DAG` or `--folder PATH|"" DAG DATE...`.
+    if sys.argv[1] == "--describe":
+        sys.exit(_describe(sys.argv[2]))
+    sys.exit(_child(sys.argv[3], sys.argv[4:], folder=sys.argv[2]))
