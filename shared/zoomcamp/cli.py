@@ -105,9 +105,11 @@ def data_download(
 @data_app.command("schema")
 def data_schema(kind: Annotated[str, typer.Argument(help="yellow, green, fhv, fhvhv, zones, payment_types")]):
     """Print the columns and types of a TLC file kind (as the library defines them)."""
-    table = Table("column", "type", "in CSV", title=f"{kind} schema")
-    for col in datasets.columns(kind):
-        table.add_row(col.name, col.type, "yes" if col.in_csv else "parquet only")
+    table = Table("column", "type", "in", title=f"{kind} schema")
+    datasets.columns(kind)  # an unknown kind is one line
+    for col in datasets.SCHEMAS[kind]:
+        table.add_row(col.name, col.type, "CSV and parquet" if col.in_csv and col.in_parquet
+                      else "parquet only" if col.in_parquet else "CSV only")
     out.print(table)
 
 
