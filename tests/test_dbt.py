@@ -240,10 +240,87 @@ def test_cli_prints_the_profile_variables_and_refuses_a_bad_target(settings):
     printed = CliRunner().invoke(app, ["dbt", "env", "--target", "duckdb"])
     assert printed.exit_code == 0
     assert f"export DBT_DUCKDB_PATH={dbt.duckdb_path(settings)}" in printed.output.splitlines()
+    # DBT_SCHEMA is the raw tables' schema, as DataTalksClub's projects read it; the models' is DBT_TARGET_SCHEMA.
+    assert {"export DBT_SCHEMA=trips_data_all", "export DBT_DATABASE=taxi_rides_ny",
+            "export DBT_TARGET_SCHEMA=dbt_dev"} <= set(printed.output.splitlines())
     zoomcamp = Path(sys.executable).parent / "zoomcamp"
     refused = subprocess.run([zoomcamp, "dbt", "load-raw", "--target", "bigquery"], capture_output=True, text=True)
     assert refused.returncode == 2
     assert refused.stderr.strip() == "error: unknown target 'bigquery'; choose one of: dev, duckdb"
+
+
+DEZ_SOURCES = """version: 2
+sources:
+  - name: staging
+    database: "{{ env_var('DBT_DATABASE', 'my-gcp-project') }}"
+    schema: "{{ env_var('DBT_SCHEMA', 'trips_data_all') }}"
+    tables:
+      - name: green_tripdata
+      - name: yellow_tripdata
+"""
+
+
+def dez_project(folder):
+    """A project shaped as DataTalksClub's (2024-2025): profile 'default', sources read DBT_DATABASE/DBT_SCHEMA."""
+    (folder / "models" / "staging").mkdir(parents=True)
+    (folder / "dbt_project.yml").write_text("name: taxi_rides_ny\nversion: '1.0.0'\nconfig-version: 2\n"
+                                            "profile: default\n")
+    (folder / "models" / "staging" / "schema.yml").write_text(DEZ_SOURCES)
+    (folder / "models" / "staging" / "stg_yellow_tripdata.sql").write_text(
+        "select vendorid, tpep_pickup_datetime, total_amount\n"
+        "from {{ source('staging', 'yellow_tripdata') }}\nwhere vendorid is not null\n")
+    return folder
+
+
+def check_dez_build(target, settings):
+    yellow = datasets.read_csv(datasets.trip_file("yellow", "2021-01", settings=settings))
+    got = dbt.query("SELECT count(*) AS n, sum(total_amount) AS total FROM dez_dev.stg_yellow_tripdata",
+                    target, settings=settings)
+    assert got["n"].item() == yellow["VendorID"].notna().sum()
+    assert got["total"].item() == pytest.approx(yellow.loc[yellow["VendorID"].notna(), "total_amount"].sum())
+    with dbt._environ({"DBT_TARGET_SCHEMA": "dez_dev"}):
+        dbt.reset(target, raw=False, settings=settings)
+
+
+def test_a_dez_project_builds_after_zoomcamp_dbt_env(settings, tmp_path):
+    """What a DEZ student types: `eval "$(zoomcamp dbt env)"` exports DBT_SCHEMA/DBT_DATABASE as DEZ's sources read
+    them (the raw tables); the course's models' schema is DBT_TARGET_SCHEMA (set here first, to keep this project
+    out of dbt_dev). On main, DBT_SCHEMA=dbt_dev: 'relation "dbt_dev.yellow_tripdata" does not exist'."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    dbt.load_raw("dev", ["2021-01"], kinds=["yellow"], settings=settings)
+    project = dez_project(tmp_path / "dez")
+    bin_dir = Path(sys.executable).parent
+    script = (f'eval "$(zoomcamp dbt env --target dev)" && cd {project} && '
+              f"dbt build --profiles-dir {dbt.PROJECT_DIR} --profile taxi_rides_ny --target dev")
+    environ = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", DBT_TARGET_SCHEMA="dez_dev",
+                   DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    environ.pop("DBT_SCHEMA", None)
+    done = subprocess.run(["bash", "-c", script], env=environ, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    check_dez_build("dev", settings)
+
+
+def test_a_dez_project_builds_on_duckdb_with_the_same_variables(settings, tmp_path):
+    """The same on the DuckDB target (in this process: dbt's start-up is the slow part): DBT_DATABASE is the file's
+    database, taxi_rides_ny."""
+    from dbt.cli.main import dbtRunner
+
+    dbt.load_raw("duckdb", ["2021-01"], kinds=["yellow"], settings=settings)
+    project = dez_project(tmp_path / "dez")
+    variables = {**dbt.env("duckdb", settings), "DBT_TARGET_SCHEMA": "dez_dev",
+                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    dbt._release_duckdb()
+    with dbt._environ(variables):
+        outcome = dbtRunner().invoke(["--log-level", "none", "build", "--project-dir", str(project),
+                                      "--profiles-dir", str(dbt.PROJECT_DIR), "--profile", "taxi_rides_ny",
+                                      "--target", "duckdb"])
+    dbt._release_duckdb()
+    assert outcome.success, outcome.exception
+    check_dez_build("duckdb", settings)
 
 
 def test_reset_week_4_drops_the_models_raw_tables_and_dbt_files(settings):
