@@ -242,7 +242,8 @@ def test_cli_prints_the_profile_variables_and_refuses_a_bad_target(settings):
     assert f"export DBT_DUCKDB_PATH={dbt.duckdb_path(settings)}" in printed.output.splitlines()
     # DBT_SCHEMA is the raw tables' schema, as DataTalksClub's projects read it; the models' is DBT_TARGET_SCHEMA.
     assert {"export DBT_SCHEMA=trips_data_all", "export DBT_DATABASE=taxi_rides_ny",
-            "export DBT_TARGET_SCHEMA=dbt_dev"} <= set(printed.output.splitlines())
+            "export DBT_TARGET_SCHEMA=dbt_dev", "export DBT_TARGET=duckdb", "export DBT_PROFILE=taxi_rides_ny",
+            f"export DBT_PROFILES_DIR={dbt.PROJECT_DIR}"} <= set(printed.output.splitlines())
     zoomcamp = Path(sys.executable).parent / "zoomcamp"
     refused = subprocess.run([zoomcamp, "dbt", "load-raw", "--target", "bigquery"], capture_output=True, text=True)
     assert refused.returncode == 2
@@ -284,8 +285,10 @@ def check_dez_build(target, settings):
 
 def test_a_dez_project_builds_after_zoomcamp_dbt_env(settings, tmp_path):
     """What a DEZ student types: `eval "$(zoomcamp dbt env)"` exports DBT_SCHEMA/DBT_DATABASE as DEZ's sources read
-    them (the raw tables); the course's models' schema is DBT_TARGET_SCHEMA (set here first, to keep this project
-    out of dbt_dev). On main, DBT_SCHEMA=dbt_dev: 'relation "dbt_dev.yellow_tripdata" does not exist'."""
+    them (the raw tables), and dbt's DBT_PROFILES_DIR/DBT_PROFILE/DBT_TARGET, so DEZ's plain `dbt build` (its
+    project names its profile `default`) runs on the target named; the course's models' schema is DBT_TARGET_SCHEMA
+    (set here first, to keep this project out of dbt_dev). On main: 'relation "dbt_dev.yellow_tripdata" does not
+    exist' (DBT_SCHEMA was the models' schema), and without --profiles-dir no profile 'default'."""
     import os
     import subprocess
     import sys
@@ -294,8 +297,7 @@ def test_a_dez_project_builds_after_zoomcamp_dbt_env(settings, tmp_path):
     dbt.load_raw("dev", ["2021-01"], kinds=["yellow"], settings=settings)
     project = dez_project(tmp_path / "dez")
     bin_dir = Path(sys.executable).parent
-    script = (f'eval "$(zoomcamp dbt env --target dev)" && cd {project} && '
-              f"dbt build --profiles-dir {dbt.PROJECT_DIR} --profile taxi_rides_ny --target dev")
+    script = f'eval "$(zoomcamp dbt env --target dev)" && cd {project} && dbt build'  # DEZ's own command
     environ = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", DBT_TARGET_SCHEMA="dez_dev",
                    DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     environ.pop("DBT_SCHEMA", None)
@@ -314,10 +316,8 @@ def test_a_dez_project_builds_on_duckdb_with_the_same_variables(settings, tmp_pa
     variables = {**dbt.env("duckdb", settings), "DBT_TARGET_SCHEMA": "dez_dev",
                  "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     dbt._release_duckdb()
-    with dbt._environ(variables):
-        outcome = dbtRunner().invoke(["--log-level", "none", "build", "--project-dir", str(project),
-                                      "--profiles-dir", str(dbt.PROJECT_DIR), "--profile", "taxi_rides_ny",
-                                      "--target", "duckdb"])
+    with dbt._environ(variables):  # `dbt build`: profile, its folder and the target come from the variables
+        outcome = dbtRunner().invoke(["--log-level", "none", "build", "--project-dir", str(project)])
     dbt._release_duckdb()
     assert outcome.success, outcome.exception
     check_dez_build("duckdb", settings)

@@ -46,6 +46,9 @@ app.add_typer(project_app, name="project")
 jvm_app = typer.Typer(help="The course's JVM artifacts (Kafka, Connect plugins, connectors) from Maven Central.",
                       no_args_is_help=True)
 app.add_typer(jvm_app, name="jvm")
+dez_app = typer.Typer(help="DataTalksClub's Zoomcamp (DEZ): what of your DEZ homework runs on this course's stack.",
+                      no_args_is_help=True)
+app.add_typer(dez_app, name="dez")
 
 out = Console()
 err = Console(stderr=True)
@@ -596,6 +599,36 @@ def doctor():
     out.print(table)
     if any(c.required and not c.ok for c in checks):
         raise typer.Exit(1)
+
+
+# --- DEZ ------------------------------------------------------------------------------------------
+
+@dez_app.command("check")
+def dez_check(
+    folder: Annotated[Path, typer.Argument(help="your DEZ homework or project folder")] = Path("."),
+    start: Annotated[bool, typer.Option("--start", help="start the stack's services those files need")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="the findings as JSON")] = False,
+):
+    """Read a DEZ homework folder and say, file by file, what runs here, what to type instead, what cannot run
+    offline; --start starts the services it needs. See DEZ.md."""
+    from . import dez
+
+    report = dez.check(folder)
+    started = dez.start(report) if start else []
+    if as_json:
+        print(json.dumps({"folder": str(report.folder), "services": report.services, "findings": report.rows(),
+                          "started": [s.name for s in started]}, indent=2))
+        return
+    if not report.findings:
+        out.print(f"nothing DEZ-shaped found in {escape(str(report.folder))}")
+    for f in report.findings:  # a list, not a table: the advice is a command to copy, whole
+        out.print(f"[bold]{escape(f.path)}[/bold]  {f.area}: {f.verdict}", highlight=False)
+        out.print(f"    {escape(f.what)}", highlight=False, soft_wrap=True)
+    if report.services:
+        out.print(f"services these files use: {', '.join(report.services)}"
+                  + ("" if start else " (zoomcamp dez check --start starts them)"))
+    for status in started:
+        out.print(f"{status.name}: {status.message}")
 
 
 @app.command("settings")

@@ -52,6 +52,7 @@ SCHEMA = "dbt_dev"  # where the models go (DBT_TARGET_SCHEMA overrides)
 # as where the *raw* tables are (`schema: "{{ env_var('DBT_SCHEMA', 'trips_data_all') }}"` in their sources), so
 # env() exports DBT_SCHEMA and DBT_DATABASE with that meaning, and a DEZ project finds the course's raw tables.
 TARGET_SCHEMA_VARIABLE = "DBT_TARGET_SCHEMA"
+PROFILE = "taxi_rides_ny"  # profiles.yml's profile (DEZ's projects name theirs `default`, or taxi_rides_ny)
 DUCKDB_DATABASE = "taxi_rides_ny"  # DuckDB names a file's database after the file: taxi_rides_ny.duckdb
 RAW_KINDS = ("green", "yellow", "fhv")
 SEEDS = {"taxi_zone_lookup": "zones", "payment_type_lookup": "payment_types"}
@@ -81,14 +82,19 @@ def _check_target(target: str, local: bool = True) -> None:
 
 
 def env(target: str = "dev", settings: Settings | None = None) -> dict[str, str]:
-    """The environment variables ``profiles.yml`` reads for ``target`` (``dev`` needs the stack running)."""
+    """The environment variables ``profiles.yml`` reads for ``target`` (``dev`` needs the stack running), and dbt's
+    own ``DBT_PROFILES_DIR``/``DBT_PROFILE``/``DBT_TARGET``: after ``eval "$(zoomcamp dbt env --target T)"`` a plain
+    ``dbt build`` in any project folder (the course's, or a DEZ one) runs on T with the course's profile, whatever
+    the project names its profile or its default target (DEZ 2026's ``dev`` is DuckDB; the course's is PostgreSQL)."""
     from . import stack
 
     _check_target(target, local=False)
     settings = settings or get_settings()
     variables = {"DBT_DUCKDB_PATH": str(duckdb_path(settings)), TARGET_SCHEMA_VARIABLE: models_schema(),
                  # what DEZ's sources read: where the raw tables are
-                 "DBT_SCHEMA": RAW_SCHEMA, "DBT_DATABASE": DUCKDB_DATABASE}
+                 "DBT_SCHEMA": RAW_SCHEMA, "DBT_DATABASE": DUCKDB_DATABASE,
+                 # dbt's own: a plain `dbt build`, in this project or a DEZ one, uses this profile and this target
+                 "DBT_PROFILES_DIR": str(PROJECT_DIR), "DBT_PROFILE": PROFILE, "DBT_TARGET": target}
     if target == "duckdb":  # DuckDB creates its file on first use, but not the folder it goes in
         duckdb_path(settings).parent.mkdir(parents=True, exist_ok=True)
     if target == "dev":
