@@ -75,6 +75,9 @@ def test_data_sample_writes_the_files(tmp_path):
         (("data", "sample", "-m", "2021-13"), "'2021-13' is not a month"),
         (("data", "download", "yellow", "21-01"), "'21-01' is not a month"),
         (("data", "download", "purple", "2021-01"), "unknown taxi type 'purple'"),
+        (("data", "path", "purple", "2021-01"), "unknown taxi type 'purple'"),
+        (("lake", "upload", "nope.parquet", "--to", "gs://dez-homework"), "no such file: nope.parquet"),
+        (("warehouse", "run", "nope.sql"), "nope.sql: no such file"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, message):

@@ -240,10 +240,67 @@ def test_cli_prints_the_profile_variables_and_refuses_a_bad_target(settings):
     printed = CliRunner().invoke(app, ["dbt", "env", "--target", "duckdb"])
     assert printed.exit_code == 0
     assert f"export DBT_DUCKDB_PATH={dbt.duckdb_path(settings)}" in printed.output.splitlines()
+    # DBT_SCHEMA is the raw tables' schema, as DataTalksClub's projects read it; the models' is DBT_TARGET_SCHEMA.
+    assert {"export DBT_SCHEMA=trips_data_all", "export DBT_DATABASE=taxi_rides_ny",
+            "export DBT_TARGET_SCHEMA=dbt_dev", "export DBT_TARGET=duckdb", "export DBT_PROFILE=taxi_rides_ny",
+            f"export DBT_PROFILES_DIR={dbt.PROJECT_DIR}"} <= set(printed.output.splitlines())
     zoomcamp = Path(sys.executable).parent / "zoomcamp"
     refused = subprocess.run([zoomcamp, "dbt", "load-raw", "--target", "bigquery"], capture_output=True, text=True)
     assert refused.returncode == 2
     assert refused.stderr.strip() == "error: unknown target 'bigquery'; choose one of: dev, duckdb"
+
+
+DEZ_SOURCES = """version: 2
+sources:
+  - name: staging
+    database: "{{ env_var('DBT_DATABASE', 'my-gcp-project') }}"
+    schema: "{{ env_var('DBT_SCHEMA', 'trips_data_all') }}"
+    tables:
+      - name: green_tripdata
+      - name: yellow_tripdata
+"""
+
+
+def dez_project(folder):
+    """A project shaped as DataTalksClub's (2024-2025): profile 'default', sources read DBT_DATABASE/DBT_SCHEMA."""
+    (folder / "models" / "staging").mkdir(parents=True)
+    (folder / "dbt_project.yml").write_text("name: taxi_rides_ny\nversion: '1.0.0'\nconfig-version: 2\n"
+                                            "profile: default\n")
+    (folder / "models" / "staging" / "schema.yml").write_text(DEZ_SOURCES)
+    (folder / "models" / "staging" / "stg_yellow_tripdata.sql").write_text(
+        "select vendorid, tpep_pickup_datetime, total_amount\n"
+        "from {{ source('staging', 'yellow_tripdata') }}\nwhere vendorid is not null\n")
+    return folder
+
+
+def check_dez_build(target, settings):
+    yellow = datasets.read_csv(datasets.trip_file("yellow", "2021-01", settings=settings))
+    got = dbt.query("SELECT count(*) AS n, sum(total_amount) AS total FROM dez_dev.stg_yellow_tripdata",
+                    target, settings=settings)
+    assert got["n"].item() == yellow["VendorID"].notna().sum()
+    assert got["total"].item() == pytest.approx(yellow.loc[yellow["VendorID"].notna(), "total_amount"].sum())
+    with dbt._environ({"DBT_TARGET_SCHEMA": "dez_dev"}):
+        dbt.reset(target, raw=False, settings=settings)
+
+
+def test_a_dez_project_builds_on_duckdb_with_the_same_variables(settings, tmp_path):
+    """A DEZ-shaped project (profile `default`, sources reading DBT_DATABASE/DBT_SCHEMA) built by a plain `dbt build`
+    with the variables `zoomcamp dbt env --target duckdb` exports: DBT_DATABASE is the file's database, taxi_rides_ny.
+    In this process (dbt's start-up is the slow part); tests/test_dez.py runs DEZ.md's commands, the shell's `eval`
+    and `dbt build` included, on the dev target. On main: 'relation "dbt_dev.yellow_tripdata" does not exist'
+    (DBT_SCHEMA was the models' schema), and no profile 'default'."""
+    from dbt.cli.main import dbtRunner
+
+    dbt.load_raw("duckdb", ["2021-01"], kinds=["yellow"], settings=settings)
+    project = dez_project(tmp_path / "dez")
+    variables = {**dbt.env("duckdb", settings), "DBT_TARGET_SCHEMA": "dez_dev",
+                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    dbt._release_duckdb()
+    with dbt._environ(variables):  # `dbt build`: profile, its folder and the target come from the variables
+        outcome = dbtRunner().invoke(["--log-level", "none", "build", "--project-dir", str(project)])
+    dbt._release_duckdb()
+    assert outcome.success, outcome.exception
+    check_dez_build("duckdb", settings)
 
 
 def test_reset_week_4_drops_the_models_raw_tables_and_dbt_files(settings):

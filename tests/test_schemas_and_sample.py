@@ -16,7 +16,12 @@ from zoomcamp.datasets.schemas import PICKUP_COLUMN, SCHEMAS, columns, pandas_dt
 MONTH = Month(2021, 1)
 
 # The column counts of the published files: a second, independent statement of the schema table.
-CSV_COLUMN_COUNTS = {"yellow": 18, "green": 20, "fhv": 7, "fhvhv": 24}
+CSV_COLUMN_COUNTS = {"yellow": 18, "green": 20, "fhv": 7, "fhvhv": 7}
+PARQUET_COLUMN_COUNTS = {"yellow": 19, "green": 20, "fhv": 7, "fhvhv": 24}
+# The header of DataTalksClub's fhvhv_tripdata_2021-01.csv.gz (a copy of the TLC's CSV of that month), as DEZ's
+# week 5 notebook shows it: the CSV files of every month since 2019-02 have these 7 columns; the parquet files, 24.
+FHVHV_CSV_HEADER = ["hvfhs_license_num", "dispatching_base_num", "pickup_datetime", "dropoff_datetime",
+                    "PULocationID", "DOLocationID", "SR_Flag"]
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +55,35 @@ def test_csv_header_and_types_match_the_schema_table(files, kind):
     assert len(frame) == 3000
     for name in timestamp_columns(kind):
         assert pd.api.types.is_datetime64_any_dtype(frame[name])
+
+
+def test_fhvhv_csv_has_the_csv_eras_7_columns_and_parquet_the_24_of_2022(files):
+    _, paths = files
+    with gzip.open(paths["fhvhv_tripdata_2021-01.csv.gz"], "rt") as f:
+        assert f.readline().strip().split(",") == FHVHV_CSV_HEADER
+    assert len(pq.read_schema(paths["fhvhv_tripdata_2021-01.parquet"]).names) == PARQUET_COLUMN_COUNTS["fhvhv"]
+    assert "SR_Flag" not in pq.read_schema(paths["fhvhv_tripdata_2021-01.parquet"]).names
+    # The same trips in both: SR_Flag is 1 where the parquet's shared_request_flag is Y.
+    csv = datasets.read_csv(paths["fhvhv_tripdata_2021-01.csv.gz"])
+    parquet = pd.read_parquet(paths["fhvhv_tripdata_2021-01.parquet"])
+    assert len(csv) == len(parquet) == 3000
+    assert (csv["pickup_datetime"] == parquet["pickup_datetime"]).all()
+    assert (csv["PULocationID"] == parquet["PULocationID"]).all() and csv["PULocationID"].notna().all()
+    assert ((csv["SR_Flag"] == 1) == (parquet["shared_request_flag"] == "Y")).all() and (csv["SR_Flag"] == 1).any()
+
+
+def test_a_csv_of_the_other_fhvhv_layout_is_refused_in_one_line(files, tmp_path):
+    _, paths = files
+    wrong = tmp_path / "fhvhv_tripdata_2021-01.csv"
+    pd.read_parquet(paths["fhvhv_tripdata_2021-01.parquet"]).to_csv(wrong, index=False)  # parquet written as CSV
+    with pytest.raises(datasets.BadFile, match="24-column layout of the fhvhv parquet files") as raised:
+        datasets.read_csv(wrong)
+    assert "\n" not in str(raised.value) and "SR_Flag" in str(raised.value)
+
+
+@pytest.mark.parametrize("kind", datasets.TRIP_TYPES)
+def test_parquet_column_counts(kind):
+    assert len(columns(kind)) == PARQUET_COLUMN_COUNTS[kind]
 
 
 def test_yellow_csv_has_no_airport_fee_but_parquet_does(files):

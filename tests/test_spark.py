@@ -56,7 +56,7 @@ def csv_report(session, settings, month: str = "2021-01", *, only_month: bool = 
 
 
 def test_struct_types_come_from_the_schema_table():
-    for kind in ("yellow", "green", "fhv", "zones"):
+    for kind in ("yellow", "green", "fhv", "fhvhv", "zones"):
         for fmt in ("csv", "parquet"):
             struct = zspark.struct_type(kind, fmt)
             expected = datasets.columns(kind, fmt=fmt)
@@ -93,6 +93,37 @@ def test_csv_read_matches_pandas(session, settings):
     assert totals[0] == pytest.approx(expected["total_amount"].sum())
     assert totals[1] == expected["passenger_count"].notna().sum()
     assert pd.Timestamp(totals[2]) == expected["tpep_pickup_datetime"].max()
+
+
+def test_dez_reads_the_fhvhv_csv_with_its_own_schema(session, settings, tmp_path):
+    """DEZ's week 5 notebook reads fhvhv_tripdata_2021-01.csv with its 7-column schema, by position (Spark's
+    default enforceSchema): the sample has that layout, so no column comes out NULL."""
+    from pyspark.sql import types
+
+    schema = types.StructType([  # DEZ's 04_pyspark notebook
+        types.StructField("hvfhs_license_num", types.StringType(), True),
+        types.StructField("dispatching_base_num", types.StringType(), True),
+        types.StructField("pickup_datetime", types.TimestampType(), True),
+        types.StructField("dropoff_datetime", types.TimestampType(), True),
+        types.StructField("PULocationID", types.IntegerType(), True),
+        types.StructField("DOLocationID", types.IntegerType(), True),
+        types.StructField("SR_Flag", types.StringType(), True),
+    ])
+    path = datasets.trip_file("fhvhv", "2021-01", settings=settings)
+    df = session.read.option("header", "true").schema(schema).csv(str(path))
+    expected = datasets.read_csv(path)
+    got = df.selectExpr("count(*)", "count(pickup_datetime)", "count(PULocationID)", "count(DOLocationID)",
+                        "sum(PULocationID)", "count(SR_Flag)").first()
+    assert list(got) == [len(expected), len(expected), len(expected), len(expected),
+                         expected["PULocationID"].sum(), expected["SR_Flag"].notna().sum()]
+    hv3 = df.filter(df.hvfhs_license_num == "HV0003").count()
+    assert hv3 == (expected["hvfhs_license_num"] == "HV0003").sum() > 0
+    # The course's reader, given a CSV of the parquet layout, refuses it in one line before Spark reads it.
+    wrong = tmp_path / "fhvhv_tripdata_2021-01.csv"
+    pd.read_parquet(datasets.trip_file("fhvhv", "2021-01", "parquet", settings=settings)).to_csv(wrong, index=False)
+    with pytest.raises(datasets.BadFile, match="24-column layout of the fhvhv parquet files"):
+        zspark.read_trips(session, "fhvhv", str(wrong))
+    assert zspark.read_trips(session, "fhvhv", str(path)).where("pickup_datetime IS NULL").count() == 0
 
 
 def test_report_equals_the_dbt_mart(session, settings, tmp_path):

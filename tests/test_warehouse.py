@@ -66,6 +66,23 @@ def test_gs_uris_map_to_the_gcs_emulators_folder_and_star_to_a_recursive_glob(tm
             warehouse.local_glob(bad, root)
 
 
+def test_a_star_inside_an_object_name_keeps_bigquerys_meaning(tmp_path):
+    """DEZ's homework URI gs://BUCKET/yellow_tripdata_2024-*.parquet: the * is inside a name, and may go on into
+    folders; DuckDB's * stops at /, so two globs, of which those that match a file are kept."""
+    root = tmp_path / "gcs"
+    for name in ("b/yellow_tripdata_2024-01.parquet", "b/yellow_tripdata_2024-x/y/z.parquet"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"")
+    uri = "gs://b/yellow_tripdata_2024-*.parquet"
+    assert warehouse.local_globs(uri, root) == [f"{root}/b/yellow_tripdata_2024-*.parquet",
+                                                f"{root}/b/yellow_tripdata_2024-*/**/*.parquet"]
+    assert warehouse.local_globs("gs://b/yellow_tripdata_2023-*.parquet", root) == [
+        f"{root}/b/yellow_tripdata_2023-*.parquet"]  # nothing matches: DuckDB's "No files found" names this one
+    (root / "b/yellow_tripdata_2024-x/y/z.parquet").unlink()
+    assert warehouse.local_globs(uri, root) == [f"{root}/b/yellow_tripdata_2024-*.parquet"]
+    assert warehouse.local_glob(uri, root) == f"{root}/b/yellow_tripdata_2024-*.parquet"
+
+
 def test_the_stand_in_is_a_view_over_the_mapped_files_with_typed_partition_columns(tmp_path):
     view = warehouse.external_table_as_view(EXTERNAL, tmp_path)
     assert view.startswith("CREATE OR REPLACE VIEW `p.d.external_yellow` AS")
@@ -237,6 +254,67 @@ def test_week3_homework_is_graded_on_the_warehouse(settings, write_answers):
     assert [g.correct for g in homework.grade(3, write_answers(wrong), wh.settings)] == [False, True, True, False]
     missing = homework.grade(3, write_answers(expected), wh.settings.replace(bq_dataset="no_such_dataset"))
     assert all("cannot check yet" in g.note for g in missing)
+
+
+def test_dez_homework_external_table_with_a_wildcard_in_the_file_name(wh, settings):
+    """DEZ's week 3 homework, its statement unchanged: monthly files at the bucket's root, one * in the name."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    from zoomcamp import datasets
+    from zoomcamp.stack.gcs import Gcs
+
+    gcs = storage.Client(project="dez", credentials=AnonymousCredentials(),
+                         client_options={"api_endpoint": Gcs(settings).env()["STORAGE_EMULATOR_HOST"]})
+    bucket = gcs.bucket("dez-homework")
+    if not bucket.exists():
+        gcs.create_bucket("dez-homework")
+    rows = {}
+    for month in ("2023-12", "2024-01", "2024-02"):  # 2023-12 is not in the table
+        path = datasets.trip_file("yellow", month, "parquet", settings=settings)
+        bucket.blob(path.name).upload_from_filename(str(path))
+        rows[month] = len(pd.read_parquet(path))
+    table_id = wh.table_id("dez_external_yellow_tripdata")
+    wh.execute(f"""CREATE OR REPLACE EXTERNAL TABLE `{table_id}`
+OPTIONS (
+  format = 'PARQUET',
+  uris = ['gs://dez-homework/yellow_tripdata_2024-*.parquet']
+)""")
+    counted = warehouse.to_frame(wh.client.query(
+        f"SELECT count(*) AS n, count(DISTINCT PULocationID) AS zones, min(tpep_pickup_datetime) AS first "
+        f"FROM `{table_id}` WHERE tpep_pickup_datetime >= '2024-01-01'"))
+    both = pd.concat(pd.read_parquet(datasets.trip_file("yellow", m, "parquet", settings=settings))
+                     for m in ("2024-01", "2024-02"))
+    both = both[both["tpep_pickup_datetime"] >= "2024-01-01"]
+    assert counted["n"].item() == len(both) and counted["zones"].item() == both["PULocationID"].nunique()
+    total = warehouse.to_frame(wh.client.query(f"SELECT count(*) AS n FROM `{table_id}`"))["n"].item()
+    assert total == rows["2024-01"] + rows["2024-02"]
+    loaded = wh.load_parquet("gs://dez-homework/yellow_tripdata_2024-*.parquet", "dez_yellow_tripdata", "yellow",
+                             hive_keys=())
+    assert loaded.output_rows == total
+    with pytest.raises(Exception, match="No files found"):
+        wh.execute(f"CREATE OR REPLACE EXTERNAL TABLE `{table_id}_2022` OPTIONS (format = 'PARQUET', "
+                   "uris = ['gs://dez-homework/yellow_tripdata_2022-*.parquet'])")
+
+
+def test_load_csv_file_loads_the_csv_layout_and_refuses_another(wh, settings, tmp_path):
+    """Yellow CSV files have 18 columns (no airport_fee): the course's sample, as the TLC's and DEZ's backups."""
+    from zoomcamp import datasets
+
+    path = datasets.trip_file("yellow", "2021-01", settings=settings)
+    job = wh.load_csv_file(path, "yellow_from_csv", "yellow")
+    frame = datasets.read_csv(path)
+    assert job.output_rows == len(frame)
+    table = wh.client.get_table(wh.table_id("yellow_from_csv"))
+    assert [f.name for f in table.schema] == list(frame.columns) and "airport_fee" not in frame.columns
+    got = warehouse.to_frame(wh.client.query(
+        f"SELECT sum(total_amount) AS total, count(RatecodeID) AS rated FROM `{wh.table_id('yellow_from_csv')}`"))
+    assert got["total"].item() == pytest.approx(frame["total_amount"].sum())
+    assert got["rated"].item() == frame["RatecodeID"].notna().sum()
+    wrong = tmp_path / "yellow_tripdata_2021-01.csv"
+    frame.assign(airport_fee=0.0).to_csv(wrong, index=False)  # a parquet month written out as CSV
+    with pytest.raises(datasets.BadFile, match="unexpected: airport_fee"):
+        wh.load_csv_file(wrong, "yellow_from_csv", "yellow")
 
 
 def test_an_external_table_made_through_the_api_is_replaced_by_the_stand_in(wh):

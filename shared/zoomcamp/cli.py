@@ -46,6 +46,12 @@ app.add_typer(project_app, name="project")
 jvm_app = typer.Typer(help="The course's JVM artifacts (Kafka, Connect plugins, connectors) from Maven Central.",
                       no_args_is_help=True)
 app.add_typer(jvm_app, name="jvm")
+dez_app = typer.Typer(help="DataTalksClub's Zoomcamp (DEZ): what of your DEZ homework runs on this course's stack.",
+                      no_args_is_help=True)
+app.add_typer(dez_app, name="dez")
+warehouse_app = typer.Typer(help="The warehouse (week 3): BigQuery SQL files on the emulator or BigQuery.",
+                            no_args_is_help=True)
+app.add_typer(warehouse_app, name="warehouse")
 
 out = Console()
 err = Console(stderr=True)
@@ -79,6 +85,26 @@ def data_sample(
         out.print(table)
 
 
+@data_app.command("path")
+def data_path(
+    taxi_type: Annotated[str, typer.Argument(metavar="TYPE", help="yellow, green, fhv or fhvhv")],
+    months: Annotated[list[str], typer.Argument(metavar="YEAR-MONTH...", help="e.g. 2021-01 or 2024-01..2024-06")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv.gz or parquet")] = "csv.gz",
+    copy_to: Annotated[Path | None, typer.Option("--copy-to", help="copy the files into this folder")] = None,
+):
+    """Print the local path of each month's file, made or downloaded first as data_source says; --copy-to puts
+    copies where a DEZ notebook or script reads them: zoomcamp data path fhvhv 2021-01 --copy-to ."""
+    import shutil
+
+    if copy_to is not None and not copy_to.is_dir():
+        raise CourseError(f"{copy_to}: no such folder")
+    for month in parse_months(months):
+        path = datasets.trip_file(taxi_type, month, fmt)
+        if copy_to is not None:
+            path = Path(shutil.copyfile(path, copy_to / path.name))
+        print(path)
+
+
 @data_app.command("download")
 def data_download(
     taxi_type: Annotated[str, typer.Argument(metavar="TYPE", help="yellow, green, fhv, fhvhv or zones")],
@@ -105,9 +131,11 @@ def data_download(
 @data_app.command("schema")
 def data_schema(kind: Annotated[str, typer.Argument(help="yellow, green, fhv, fhvhv, zones, payment_types")]):
     """Print the columns and types of a TLC file kind (as the library defines them)."""
-    table = Table("column", "type", "in CSV", title=f"{kind} schema")
-    for col in datasets.columns(kind):
-        table.add_row(col.name, col.type, "yes" if col.in_csv else "parquet only")
+    table = Table("column", "type", "in", title=f"{kind} schema")
+    datasets.columns(kind)  # an unknown kind is one line
+    for col in datasets.SCHEMAS[kind]:
+        table.add_row(col.name, col.type, "CSV and parquet" if col.in_csv and col.in_parquet
+                      else "parquet only" if col.in_parquet else "CSV only")
     out.print(table)
 
 
@@ -195,6 +223,26 @@ def lake_ingest(
     lake = Lake()
     for result in lake.ingest(taxi_type, parsed, fmt=fmt, keep_raw=keep_raw):
         out.print(str(result), highlight=False, soft_wrap=True)
+
+
+@lake_app.command("upload")
+def lake_upload(
+    files: Annotated[list[Path], typer.Argument(help="local files")],
+    to: Annotated[str, typer.Option("--to", help="gs://BUCKET or gs://BUCKET/folder (made if missing)")],
+):
+    """Copy files into a bucket (the GCS emulator, or GCS with backend = gcp), as DEZ's upload scripts do:
+    zoomcamp lake upload yellow_tripdata_2024-0*.parquet --to gs://my-bucket"""
+    from .lake import Lake
+
+    if not to.startswith("gs://") or len(to) <= len("gs://"):
+        raise typer.BadParameter("a gs://BUCKET[/folder] URL", param_hint="--to")
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise CourseError(f"no such file: {', '.join(missing)}")
+    lake = Lake(url=to.rstrip("/"))
+    for f in files:
+        lake.fs.put_file(str(f), lake.path(f.name))
+        print(lake.uri(f.name))
 
 
 @lake_app.command("check")
@@ -605,6 +653,56 @@ def doctor():
     out.print(table)
     if any(c.required and not c.ok for c in checks):
         raise typer.Exit(1)
+
+
+# --- warehouse ------------------------------------------------------------------------------------
+
+@warehouse_app.command("run")
+def warehouse_run(
+    sql_file: Annotated[Path, typer.Argument(help="a file of BigQuery SQL statements, each ending with ;")],
+):
+    """Run every statement of a SQL file (a DEZ homework's, say) on the warehouse — the emulator bridges what it
+    lacks, external tables included — and print the rows of each SELECT."""
+    from . import warehouse
+
+    if not sql_file.is_file():
+        raise CourseError(f"{sql_file}: no such file")
+    wh = warehouse.Warehouse()
+    wh.create_dataset()  # the course's dataset (trips_data_all), as week 3's notebooks make it
+    for statement in warehouse.statements(sql_file.read_text()):
+        job = wh.execute(statement)
+        if job.statement_type == "SELECT":
+            print(warehouse.to_frame(job).to_string(index=False))
+
+
+# --- DEZ ------------------------------------------------------------------------------------------
+
+@dez_app.command("check")
+def dez_check(
+    folder: Annotated[Path, typer.Argument(help="your DEZ homework or project folder")] = Path("."),
+    start: Annotated[bool, typer.Option("--start", help="start the stack's services those files need")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="the findings as JSON")] = False,
+):
+    """Read a DEZ homework folder and say, file by file, what runs here, what to type instead, what cannot run
+    offline; --start starts the services it needs. See DEZ.md."""
+    from . import dez
+
+    report = dez.check(folder)
+    started = dez.start(report) if start else []
+    if as_json:
+        print(json.dumps({"folder": str(report.folder), "services": report.services, "findings": report.rows(),
+                          "started": [s.name for s in started]}, indent=2))
+        return
+    if not report.findings:
+        out.print(f"nothing DEZ-shaped found in {escape(str(report.folder))}")
+    for f in report.findings:  # a list, not a table: the advice is a command to copy, whole
+        out.print(f"[bold]{escape(f.path)}[/bold]  {f.area}: {f.verdict}", highlight=False)
+        out.print(f"    {escape(f.what)}", highlight=False, soft_wrap=True)
+    if report.services:
+        out.print(f"services these files use: {', '.join(report.services)}"
+                  + ("" if start else " (zoomcamp dez check --start starts them)"))
+    for status in started:
+        out.print(f"{status.name}: {status.message}")
 
 
 @app.command("settings")

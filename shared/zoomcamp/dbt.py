@@ -14,7 +14,9 @@ Targets (``week_4_analytics_engineering/taxi_rides_ny/profiles.yml``):
 
 The raw tables live in the schema ``trips_data_all`` (as the course's BigQuery dataset), named ``green_tripdata``,
 ``yellow_tripdata`` and ``fhv_tripdata``, with lower-case column names: PostgreSQL folds unquoted names to lower
-case, so lower-case columns let the models' SQL be the same on every warehouse. The models go to ``dbt_dev``.
+case, so lower-case columns let the models' SQL be the same on every warehouse. The models go to ``dbt_dev``
+(``DBT_TARGET_SCHEMA`` overrides). :func:`env` also exports ``DBT_SCHEMA``/``DBT_DATABASE`` as DataTalksClub's
+projects read them: where the raw tables are.
 
 dbt is run in this process with ``dbtRunner`` (a few seconds to import once, then well under a second per command
 of overhead), with the profile's variables set for the duration of the call only.
@@ -45,7 +47,13 @@ PROJECT_DIR = project_root() / "week_4_analytics_engineering" / "taxi_rides_ny"
 TARGETS = ("dev", "duckdb", "prod")
 LOCAL_TARGETS = ("dev", "duckdb")
 RAW_SCHEMA = "trips_data_all"
-SCHEMA = "dbt_dev"  # where the models go (DBT_SCHEMA overrides)
+SCHEMA = "dbt_dev"  # where the models go (DBT_TARGET_SCHEMA overrides)
+# The profile's variable for the models' schema. Not DBT_SCHEMA: DEZ's projects read DBT_SCHEMA (and DBT_DATABASE)
+# as where the *raw* tables are (`schema: "{{ env_var('DBT_SCHEMA', 'trips_data_all') }}"` in their sources), so
+# env() exports DBT_SCHEMA and DBT_DATABASE with that meaning, and a DEZ project finds the course's raw tables.
+TARGET_SCHEMA_VARIABLE = "DBT_TARGET_SCHEMA"
+PROFILE = "taxi_rides_ny"  # profiles.yml's profile (DEZ's projects name theirs `default`, or taxi_rides_ny)
+DUCKDB_DATABASE = "taxi_rides_ny"  # DuckDB names a file's database after the file: taxi_rides_ny.duckdb
 RAW_KINDS = ("green", "yellow", "fhv")
 SEEDS = {"taxi_zone_lookup": "zones", "payment_type_lookup": "payment_types"}
 DUCKDB_TYPES = {"int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR", "timestamp": "TIMESTAMP"}
@@ -74,12 +82,19 @@ def _check_target(target: str, local: bool = True) -> None:
 
 
 def env(target: str = "dev", settings: Settings | None = None) -> dict[str, str]:
-    """The environment variables ``profiles.yml`` reads for ``target`` (``dev`` needs the stack running)."""
+    """The environment variables ``profiles.yml`` reads for ``target`` (``dev`` needs the stack running), and dbt's
+    own ``DBT_PROFILES_DIR``/``DBT_PROFILE``/``DBT_TARGET``: after ``eval "$(zoomcamp dbt env --target T)"`` a plain
+    ``dbt build`` in any project folder (the course's, or a DEZ one) runs on T with the course's profile, whatever
+    the project names its profile or its default target (DEZ 2026's ``dev`` is DuckDB; the course's is PostgreSQL)."""
     from . import stack
 
     _check_target(target, local=False)
     settings = settings or get_settings()
-    variables = {"DBT_DUCKDB_PATH": str(duckdb_path(settings)), "DBT_SCHEMA": os.environ.get("DBT_SCHEMA", SCHEMA)}
+    variables = {"DBT_DUCKDB_PATH": str(duckdb_path(settings)), TARGET_SCHEMA_VARIABLE: models_schema(),
+                 # what DEZ's sources read: where the raw tables are
+                 "DBT_SCHEMA": RAW_SCHEMA, "DBT_DATABASE": DUCKDB_DATABASE,
+                 # dbt's own: a plain `dbt build`, in this project or a DEZ one, uses this profile and this target
+                 "DBT_PROFILES_DIR": str(PROJECT_DIR), "DBT_PROFILE": PROFILE, "DBT_TARGET": target}
     if target == "duckdb":  # DuckDB creates its file on first use, but not the folder it goes in
         duckdb_path(settings).parent.mkdir(parents=True, exist_ok=True)
     if target == "dev":
@@ -87,9 +102,17 @@ def env(target: str = "dev", settings: Settings | None = None) -> dict[str, str]
         if not pg:
             raise DbtError("target dev needs the local PostgreSQL: start it with `zoomcamp stack up` (or stack.up())")
         variables.update({k: v for k, v in pg.items() if k.startswith("PG")})
+        variables["DBT_DATABASE"] = pg["PGDATABASE"]
     if target == "prod":
-        variables.update({"DBT_BQ_PROJECT": settings.gcp_project or "", "DBT_BQ_LOCATION": settings.gcp_region})
+        variables.update({"DBT_BQ_PROJECT": settings.gcp_project or "", "DBT_BQ_LOCATION": settings.gcp_region,
+                          "DBT_DATABASE": settings.gcp_project or "", "GCP_PROJECT_ID": settings.gcp_project or "",
+                          "DBT_SCHEMA": settings.bq_dataset})
     return variables
+
+
+def models_schema() -> str:
+    """The schema the course's models go to: ``dbt_dev``, or ``$DBT_TARGET_SCHEMA``."""
+    return os.environ.get(TARGET_SCHEMA_VARIABLE) or SCHEMA
 
 
 @contextlib.contextmanager
@@ -220,7 +243,7 @@ def reset(target: str = "dev", *, raw: bool = True, settings: Settings | None = 
     """A clean database for ``target``: drop the models' schema (and with ``raw`` the raw tables too)."""
     _check_target(target)
     settings = settings or get_settings()
-    schema = os.environ.get("DBT_SCHEMA", SCHEMA)
+    schema = models_schema()
     # The models' schema, the one `--store-failures` writes to, and the raw tables.
     schemas = [schema, f"{schema}_dbt_test__audit"] + ([RAW_SCHEMA] if raw else [])
     if target == "dev":

@@ -220,6 +220,11 @@ def read_trips(spark: SparkSession, kind: str, path: str | Path | list, *,
 
     paths = [str(p) for p in (path if isinstance(path, list | tuple) else [path])]
     if all(p.endswith((".csv", ".csv.gz")) for p in paths):
+        from .datasets.reading import header_names
+
+        for p in paths:  # a local file of another layout is one line here, before Spark starts reading
+            if "://" not in p and "*" not in p and Path(p).is_file():
+                header_names(Path(p), kind)
         # enforceSchema=False: a header that does not match the schema is an error, not silently renamed columns.
         frame = (spark.read.option("timestampNTZFormat", "yyyy-MM-dd HH:mm:ss")
                  .csv(paths, header=True, schema=struct_type(kind, "csv"), enforceSchema=False))

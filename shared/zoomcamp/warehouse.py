@@ -15,7 +15,9 @@ Where the emulator (bqemulator 1.4) differs from BigQuery, this module bridges t
 - **No external tables.** ``CREATE EXTERNAL TABLE`` does not parse there, and a table created through the API with
   an external configuration reads as empty. Here it becomes a *view* over the lake's parquet files: ``gs://b/p``
   maps to the GCS emulator's folder for bucket ``b`` (the emulator keeps objects as plain files), and BigQuery's
-  ``*`` (any characters, ``/`` included) to DuckDB's recursive glob ``**/*.parquet``. Hive partition columns
+  one ``*`` (anywhere in the object name; any characters, ``/`` included) to DuckDB globs: ``gs://b/yellow/*`` to
+  the recursive ``yellow/**/*.parquet``, ``gs://b/yellow_tripdata_2024-*.parquet`` to the files of that name and
+  the folders it continues into (:func:`local_globs`). Hive partition columns
   (``year=``/``month=`` folders) are added, typed, when the DDL asks for them (``WITH PARTITION COLUMNS``).
 - **Parquet load needs a schema** (no autodetect): :meth:`Warehouse.load_parquet` passes the TLC schema. Its DuckDB
   also adds the path's ``key=value`` folders as columns, so on the emulator they are in the schema too.
@@ -32,6 +34,7 @@ Where the emulator (bqemulator 1.4) differs from BigQuery, this module bridges t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import string
@@ -192,11 +195,20 @@ def parse_external_table(ddl: str) -> ExternalTable | None:
 
 
 def local_glob(uri: str, gcs_root: Path | str, fmt: str = "PARQUET") -> str:
-    """Where the emulator's DuckDB finds the files of a BigQuery URI.
+    """Where the emulator's DuckDB finds the files of a BigQuery URI, as one DuckDB glob (see :func:`local_globs`,
+    which this is when one glob says it)."""
+    found = local_globs(uri, gcs_root, fmt)
+    if len(found) != 1:
+        raise WarehouseError(f"{uri}: the files of this URI take {len(found)} DuckDB globs: use local_globs()")
+    return found[0]
+
+
+def local_globs(uri: str, gcs_root: Path | str, fmt: str = "PARQUET") -> list[str]:
+    """Where the emulator's DuckDB finds the files of a BigQuery URI: DuckDB globs, one or two.
 
     ``gs://bucket/path`` is ``<gcs_root>/bucket/path`` (the GCS emulator's folder); a path or ``file://`` URL is
-    itself. BigQuery's single ``*`` matches any characters, ``/`` included; DuckDB's ``*`` stops at ``/``, so ``*``
-    becomes ``**/*`` (any depth), ending in ``.parquet`` when the URI ends with the wildcard."""
+    itself. BigQuery allows one ``*`` anywhere in the object name, and it matches any characters, ``/`` included;
+    DuckDB's ``*`` stops at ``/`` (see :func:`_wildcard`). A URI ending with the wildcard reads ``.parquet`` files."""
     if uri.startswith("gs://"):
         relative = uri[len("gs://"):]
         root = Path(gcs_root).resolve()
@@ -209,19 +221,38 @@ def local_glob(uri: str, gcs_root: Path | str, fmt: str = "PARQUET") -> str:
         raise WarehouseError(f"{uri}: the emulator reads gs:// URIs (mapped to the GCS emulator) or local paths")
     else:
         path = str(Path(uri).expanduser())
-    path = _recursive(path, fmt)
     if "'" in path:
         raise WarehouseError(f"{uri}: quotes are not allowed in a path")
-    return path
+    return _wildcard(path, fmt, present=_matches_a_file)
 
 
-def _recursive(path: str, fmt: str = "PARQUET") -> str:
+def _matches_a_file(pattern: str) -> bool:
+    import duckdb
+
+    with duckdb.connect() as con:
+        return bool(con.execute("SELECT count(*) FROM glob(?)", [pattern]).fetchone()[0])
+
+
+def _wildcard(path: str, fmt: str = "PARQUET", present=None) -> list[str]:
+    """BigQuery's one ``*`` (any characters, ``/`` included) as DuckDB globs, whose ``*`` stays inside a folder
+    and whose ``**`` is any number of whole folders.
+
+    - ``*`` starting a folder name (``gs://b/yellow/*``, ``gs://b/*.parquet``): one glob, ``**/*`` (any depth);
+    - ``*`` inside a name (``gs://b/yellow_tripdata_2024-*.parquet``, DEZ's homework): the names the wildcard
+      keeps in one folder (``..._2024-*.parquet``) and those it continues into folders (``..._2024-*/**/*.parquet``).
+      DuckDB fails on a glob that matches no file, so only the globs that match are kept (``present``); when
+      neither does, the first, so that DuckDB's "No files found" names it."""
     if path.count("*") > 1:
         raise WarehouseError(f"{path}: BigQuery allows one * wildcard in a URI")
     if "*" not in path:
-        return path
+        return [path]
     head, tail = path.split("*")
-    return f"{head}**/*{tail}" if tail else f"{head}**/*.{fmt.lower()}"
+    tail = tail or f".{fmt.lower()}"
+    if head.endswith("/"):
+        return [f"{head}**/*{tail}"]
+    candidates = [f"{head}*{tail}", f"{head}*/**/*{tail}"]
+    found = [c for c in candidates if present is None or present(c)]
+    return found or candidates[:1]
 
 
 def external_table_as_view(ddl: str | ExternalTable, gcs_root: Path | str) -> str:
@@ -232,7 +263,7 @@ def external_table_as_view(ddl: str | ExternalTable, gcs_root: Path | str) -> st
         raise WarehouseError("not a CREATE EXTERNAL TABLE statement")
     if table.format != "PARQUET":
         raise WarehouseError(f"the emulator's external tables read PARQUET only, not {table.format}")
-    files = ", ".join(f"'{local_glob(u, gcs_root)}'" for u in table.uris)
+    files = ", ".join(f"'{g}'" for u in table.uris for g in local_globs(u, gcs_root))
     hive = table.partition_columns is not None
     select = "*"
     if table.partition_columns:
@@ -245,11 +276,12 @@ def external_table_as_view(ddl: str | ExternalTable, gcs_root: Path | str) -> st
 
 
 # --- schemas and the course's warehouse ---------------------------------------------------------------------------
-def tlc_schema(kind: str, extra: list[tuple[str, str]] | tuple = ()) -> list:
-    """The BigQuery schema of a TLC type's parquet files (from ``zoomcamp.datasets``), plus ``extra`` columns."""
+def tlc_schema(kind: str, extra: list[tuple[str, str]] | tuple = (), *, fmt: str = "parquet") -> list:
+    """The BigQuery schema of a TLC type's ``parquet`` or ``csv`` files (from ``zoomcamp.datasets``: yellow's CSV
+    files have no ``airport_fee``, fhvhv's have the 7 columns of the CSV era), plus ``extra`` columns."""
     from google.cloud import bigquery
 
-    fields = [bigquery.SchemaField(c.name, BIGQUERY_TYPES[c.type]) for c in datasets.columns(kind)]
+    fields = [bigquery.SchemaField(c.name, BIGQUERY_TYPES[c.type]) for c in datasets.columns(kind, fmt=fmt)]
     return fields + [bigquery.SchemaField(name, kind_) for name, kind_ in extra]
 
 
@@ -352,9 +384,10 @@ class Warehouse:
         if schema_update_options:
             config.schema_update_options = schema_update_options
         if self.emulator:
-            # DuckDB's glob for BigQuery's wildcard; the URI stays gs:// (the emulator maps it to the same folder).
+            # DuckDB's globs for BigQuery's wildcard; a URI stays gs:// (the emulator maps it to the same folder).
             config.schema = tlc_schema(kind, self.hive_columns(uris, kind))
-            uris = [_recursive(u) if u.startswith("gs://") else local_glob(u, self.gcs_root) for u in uris]
+            uris = [g for u in uris for g in (self._gs_globs(u) if u.startswith("gs://")
+                                               else local_globs(u, self.gcs_root))]
         else:
             config.schema = tlc_schema(kind)
             if hive_keys:
@@ -367,6 +400,11 @@ class Warehouse:
         job.result()
         return job
 
+    def _gs_globs(self, uri: str) -> list[str]:
+        """:func:`local_globs` of a gs:// URI, written as gs:// URIs again (what the emulator's load job takes)."""
+        root = f"{Path(self.gcs_root).resolve()}/"
+        return ["gs://" + g[len(root):] for g in local_globs(uri, self.gcs_root)]
+
     def hive_columns(self, uris: list[str], kind: str, hive_keys: tuple[str, ...] = ("year", "month")
                      ) -> list[tuple[str, str]]:
         """The columns a load of the lake's files adds from their ``key=value`` folders, in the table's order:
@@ -376,19 +414,38 @@ class Warehouse:
             return [(key, "INT64") for key in hive_keys]
         import duckdb
 
-        files = [local_glob(u, self.gcs_root) for u in uris]
+        files = [g for u in uris for g in local_globs(u, self.gcs_root)]
         names = {c.name for c in datasets.columns(kind)}
         with duckdb.connect() as con:
             described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [files]).fetchall()
         return [(name, "INT64") for name, *_ in described if name not in names]
 
     def load_csv_file(self, path: Path | str, table: str, kind: str):
-        """A load job from a file on this machine (an upload, as ``bq load`` does), with the kind's schema."""
+        """A load job from a CSV file on this machine (an upload, as ``bq load`` does), with the kind's CSV schema
+        (the columns of its CSV files, in their order: BigQuery maps CSV fields by position). A header that is not
+        that layout is refused before anything is sent (:class:`zoomcamp.datasets.BadFile`), where BigQuery would
+        load values into the wrong columns or fail on a type. A ``.csv.gz`` goes to BigQuery as it is (it reads
+        gzip); the emulator's DuckDB does not recognise an upload as gzip, so it is sent uncompressed there."""
+        import gzip
+        import shutil
+        import tempfile
+
         from google.cloud import bigquery
 
+        from .datasets.reading import header_names
+
+        path = Path(path)
+        header_names(path, kind)
         config = bigquery.LoadJobConfig(source_format=bigquery.SourceFormat.CSV, skip_leading_rows=1,
-                                        schema=tlc_schema(kind), write_disposition="WRITE_TRUNCATE")
-        with open(path, "rb") as f:
+                                        schema=tlc_schema(kind, fmt="csv"), write_disposition="WRITE_TRUNCATE")
+        with contextlib.ExitStack() as stack:
+            f = stack.enter_context(open(path, "rb"))
+            if self.emulator and path.name.endswith(".gz"):
+                plain = stack.enter_context(tempfile.TemporaryFile())
+                with gzip.open(f) as unzipped:
+                    shutil.copyfileobj(unzipped, plain)
+                plain.seek(0)
+                f = plain
             job = self.client.load_table_from_file(f, self.table_id(table), job_config=config)
         job.result()
         return job
@@ -528,5 +585,5 @@ def scan_profile(sql: str, files: list[Path] | None = None) -> dict:
 
 
 __all__ = ["CountingFileSystem", "ExternalTable", "Warehouse", "WarehouseError", "client", "counted",
-           "external_table_as_view", "is_emulator", "local_glob", "parse_external_table", "render", "scan_profile",
-           "sql_file", "statements", "tlc_schema", "to_frame", "write_layout"]
+           "external_table_as_view", "is_emulator", "local_glob", "local_globs", "parse_external_table", "render",
+           "scan_profile", "sql_file", "statements", "tlc_schema", "to_frame", "write_layout"]

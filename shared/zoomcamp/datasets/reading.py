@@ -21,6 +21,10 @@ from .schemas import columns, pandas_dtypes, timestamp_columns
 _TRIP_FILE = re.compile(r"^(yellow|green|fhvhv|fhv)_tripdata_\d{4}-\d{2}\.(csv|csv\.gz|parquet)$")
 
 
+# Kinds whose CSV and parquet files differ by more than a column, and why (see ``schemas.SCHEMAS``).
+LAYOUTS = {"fhvhv": "7 columns, as the TLC's CSV files until 2022 and DataTalksClub's CSV.gz backups"}
+
+
 class BadFile(CourseError, ValueError):
     """A file that is not what its name or the requested kind says."""
 
@@ -55,6 +59,11 @@ def header_names(path: Path, kind: str) -> list[str]:
     missing = [name for name in expected if name not in mapped]
     unexpected = [str(name) for name, m in zip(header, mapped, strict=True) if m is None]
     if missing or unexpected:
+        parquet_layout = [c.name.lower() for c in columns(kind)]
+        if kind in LAYOUTS and [str(name).strip().lower() for name in header] == parquet_layout:
+            raise BadFile(f"{path.name}: this is the {len(header)}-column layout of the {kind} parquet files, not of "
+                          f"its CSV files ({LAYOUTS[kind]}): read the parquet file, or a CSV of the CSV layout "
+                          f"({', '.join(expected)})")
         raise BadFile(
             f"{path.name}: the header does not match the {kind} schema"
             + (f"; missing: {', '.join(missing)}" if missing else "")

@@ -33,7 +33,7 @@ from .schemas import (
 )
 
 # Bumped whenever the generator's output changes, so cached sample files are made again.
-VERSION = 3
+VERSION = 4
 
 # Shares of dirty rows, close to what the real yellow files of 2019-2021 contain.
 DIRT = {
@@ -283,7 +283,7 @@ def _fhv(kind: str, month: Month, n: int, rng: np.random.Generator) -> pd.DataFr
     fare = _money(2.5 + 1.3 * core["distance"] + 0.45 * trip_time / 60 + rng.normal(0, 2, n).clip(-2, 8))
     fare[rng.random(n) < DIRT["refund"]] *= -1
     yes_no = lambda p: np.where(rng.random(n) < p, "Y", "N")  # noqa: E731
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "hvfhs_license_num": license_num,
         "dispatching_base_num": base,
         "originating_base_num": np.where(license_num == "HV0003", base, None),
@@ -309,6 +309,9 @@ def _fhv(kind: str, month: Month, n: int, rng: np.random.Generator) -> pd.DataFr
         "wav_request_flag": yes_no(0.003),
         "wav_match_flag": yes_no(0.05),
     })
+    # The CSV layout's flag (only in the CSV files): 1 for a shared-ride request, else empty.
+    frame["SR_Flag"] = np.where(frame["shared_request_flag"] == "Y", 1.0, np.nan)
+    return frame
 
 
 def _zipf(k: int) -> np.ndarray:

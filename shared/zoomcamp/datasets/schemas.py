@@ -32,15 +32,16 @@ class Column:
     name: str
     type: str  # a key of ARROW_TYPES
     in_csv: bool = True  # False: only in the parquet files (yellow's airport_fee)
+    in_parquet: bool = True  # False: only in the CSV files (fhvhv's SR_Flag)
 
 
-def _cols(spec: str, *, parquet_only: tuple[str, ...] = ()) -> tuple[Column, ...]:
+def _cols(spec: str, *, parquet_only: tuple[str, ...] = (), csv_only: tuple[str, ...] = ()) -> tuple[Column, ...]:
     """Parse ``"name:type name:type ..."`` (kept as text so the table reads like the data dictionary)."""
     columns = []
     for item in spec.split():
         name, kind = item.split(":")
         assert kind in ARROW_TYPES, kind
-        columns.append(Column(name, kind, in_csv=name not in parquet_only))
+        columns.append(Column(name, kind, in_csv=name not in parquet_only, in_parquet=name not in csv_only))
     return tuple(columns)
 
 
@@ -73,7 +74,14 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         PUlocationID:float64 DOlocationID:float64 SR_Flag:float64 Affiliated_base_number:string
         """
     ),
-    # High-volume for-hire vehicles (Uber, Lyft, ...), published as parquet only.
+    # High-volume for-hire vehicles (Uber, Lyft, ...), from 2019-02 on. Two layouts, by format:
+    # - CSV, 7 columns: the TLC's CSV files (until it switched to parquet in 2022) and DataTalksClub's CSV.gz backups
+    #   of them (fhvhv_tripdata_2021-01.csv.gz, the file DEZ's week 5 reads): hvfhs_license_num, dispatching_base_num,
+    #   pickup_datetime, dropoff_datetime, PULocationID, DOLocationID, SR_Flag (1 for a shared-ride request, else
+    #   empty);
+    # - parquet, 24 columns: the TLC's parquet files, every month since 2019-02 republished so in 2022: the 6 columns
+    #   the CSV layout has besides SR_Flag, then request and on-scene times, miles, fares, pay and flags, with
+    #   shared_request_flag (Y/N) where the CSV had SR_Flag.
     "fhvhv": _cols(
         """
         hvfhs_license_num:string dispatching_base_num:string originating_base_num:string
@@ -82,8 +90,13 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         trip_time:int64 base_passenger_fare:float64 tolls:float64 bcf:float64 sales_tax:float64
         congestion_surcharge:float64 airport_fee:float64 tips:float64 driver_pay:float64
         shared_request_flag:string shared_match_flag:string access_a_ride_flag:string
-        wav_request_flag:string wav_match_flag:string
-        """
+        wav_request_flag:string wav_match_flag:string SR_Flag:float64
+        """,
+        parquet_only=("originating_base_num", "request_datetime", "on_scene_datetime", "trip_miles", "trip_time",
+                      "base_passenger_fare", "tolls", "bcf", "sales_tax", "congestion_surcharge", "airport_fee",
+                      "tips", "driver_pay", "shared_request_flag", "shared_match_flag", "access_a_ride_flag",
+                      "wav_request_flag", "wav_match_flag"),
+        csv_only=("SR_Flag",),
     ),
     # Lookups.
     "zones": _cols("LocationID:int64 Borough:string Zone:string service_zone:string"),
@@ -116,7 +129,9 @@ def columns(kind: str, *, fmt: str = "parquet") -> tuple[Column, ...]:
     if kind not in SCHEMAS:
         raise UnknownTaxiType(f"unknown taxi type {kind!r}; choose one of: {', '.join(SCHEMAS)}")
     cols = SCHEMAS[kind]
-    return cols if fmt == "parquet" else tuple(c for c in cols if c.in_csv)
+    if fmt == "parquet":
+        return tuple(c for c in cols if c.in_parquet)
+    return tuple(c for c in cols if c.in_csv)
 
 
 def arrow_schema(kind: str, *, fmt: str = "parquet") -> pa.Schema:
