@@ -211,12 +211,15 @@ def test_deps_installs_the_local_package_offline(tmp_path, monkeypatch):
     assert (project / "dbt_packages" / "taxi_utils" / "macros" / "truncate_date.sql").is_file()
 
 
-def test_prod_profile_is_a_valid_bigquery_output():
-    output = dbt.check_prod_profile(environ={"DBT_BQ_PROJECT": "my-project", "DBT_BQ_KEYFILE": "/keys/k.json"})
+def test_prod_profile_is_a_valid_bigquery_output_from_the_settings(settings):
+    output = dbt.check_prod_profile(environ={"DBT_BQ_PROJECT": "my-project"})
     assert output["type"] == "bigquery" and output["project"] == "my-project"
-    assert output["dataset"] == "production" and output["keyfile"] == "/keys/k.json"
+    assert output["dataset"] == "production" and output["method"] == "oauth" and "keyfile" not in output
+    gcp = settings.replace(backend="gcp", gcp_project="p1", gcs_bucket="b", dbt_dataset="marts", gcp_region="US")
+    output = dbt.check_prod_profile(environ=dbt.env("prod", gcp))  # what `zoomcamp dbt env --target prod` exports
+    assert (output["project"], output["dataset"], output["location"]) == ("p1", "marts", "US")
     with pytest.raises(dbt.DbtError, match="DBT_BQ_PROJECT"):
-        dbt.prod_profile(environ={"DBT_BQ_KEYFILE": "/keys/k.json"})
+        dbt.prod_profile(environ={})
 
 
 def test_bad_input_is_a_clear_error(settings):

@@ -352,22 +352,36 @@ def test_gcp_is_planned_and_validated_without_connecting(settings, monkeypatch):
     assert "my-project.trips_data_all" in plan.loc["warehouse", "where"]
     assert "partitioned by DAY" in plan.loc["warehouse", "what"] and "PULocationID" in plan.loc["warehouse", "what"]
     assert plan.loc["dbt", "where"].startswith("target prod")
-    with pytest.raises(project.ProjectError, match="DBT_BQ_PROJECT and DBT_BQ_KEYFILE"):
-        project.check_gcp(gcp, environ={})
-    with pytest.raises(project.ProjectError, match="another project"):
-        project.check_gcp(gcp, environ={"DBT_BQ_PROJECT": "someone-else", "DBT_BQ_KEYFILE": "/k.json"})
-    environ = {"DBT_BQ_PROJECT": "my-project", "DBT_BQ_KEYFILE": "/k.json"}
+    assert plan.loc["dbt", "what"].endswith("-> my-project.production")
     import importlib.util
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "dbt.adapters.bigquery" else real(name, *a))
     with pytest.raises(project.ProjectError, match="pip install dbt-bigquery"):
-        project.check_gcp(gcp, environ=environ)
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
-    assert project.check_gcp(gcp, environ=environ)["project"] == "my-project"
-    with pytest.raises(project.ProjectError, match="DBT_BQ_PROJECT"):  # before anything is written
+        project.check_gcp(gcp)
+    with pytest.raises(project.ProjectError, match="dbt-bigquery"):  # before anything is written
         project.run(["2021-01"], settings=gcp)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+    # dbt's prod output reads the course's settings: no key file, no variable to export by hand
+    output = project.check_gcp(gcp.replace(dbt_dataset="marts"))
+    assert (output["project"], output["dataset"], output["method"]) == ("my-project", "marts", "oauth")
+    assert "keyfile" not in output
+
+
+def test_a_prod_profile_that_does_not_read_the_settings_is_named(settings, tmp_path, monkeypatch):
+    import importlib.util
+
+    from zoomcamp import dbt
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+    profiles = (dbt.PROJECT_DIR / "profiles.yml").read_text()
+    (tmp_path / "profiles.yml").write_text(profiles.replace("{{ env_var('DBT_BQ_PROJECT') }}", "someone-else"))
+    real = dbt.check_prod_profile
+    monkeypatch.setattr(dbt, "check_prod_profile", lambda environ: real(tmp_path, environ))
+    gcp = settings.replace(backend="gcp", gcp_project="my-project", gcs_bucket="my-bucket")
+    with pytest.raises(project.ProjectError, match="names someone-else.production, not the course's my-project"):
+        project.check_gcp(gcp)
 
 
 def test_terraform_schemas_are_the_course_schemas():

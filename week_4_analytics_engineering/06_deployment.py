@@ -18,6 +18,7 @@ import pandas as pd
 
 from zoomcamp import datasets, dbt, stack
 from zoomcamp.exercises import check
+from zoomcamp.settings import get_settings
 
 stack.up()
 dbt.load_raw("dev")
@@ -89,14 +90,17 @@ pd.DataFrame({"pandas": per_service.round(2), "duckdb mart": duck_totals.round(2
 # %% [markdown]
 # ## Production: BigQuery
 #
-# The `prod` target is BigQuery with a service account: `dbt build --target prod` with `dbt-bigquery` installed,
-# `DBT_BQ_PROJECT` and `DBT_BQ_KEYFILE` set, and the raw tables in the `trips_data_all` dataset (week 3). The course
-# runs offline, so here the target's configuration is checked the way dbt reads it — rendered with `env_var`, every
-# field BigQuery needs present — without connecting:
+# The `prod` target is BigQuery with Application Default Credentials (`gcloud auth application-default login` once;
+# no key file to leak): `eval "$(zoomcamp dbt env --target prod)"` exports the project, dataset and location from the
+# course's settings (`gcp_project`, `dbt_dataset`, `gcp_region`), then `dbt build --target prod` with `dbt-bigquery`
+# installed reads the raw tables in the `trips_data_all` dataset (week 3). The course runs offline, so here the
+# target's configuration is checked the way dbt reads it — rendered with `env_var`, every field BigQuery needs present
+# — without connecting:
 
 # %%
-prod = dbt.check_prod_profile(environ={"DBT_BQ_PROJECT": "my-gcp-project", "DBT_BQ_KEYFILE": "/secrets/dbt-sa.json"})
-assert prod["type"] == "bigquery" and prod["dataset"] == "production"
+gcp = get_settings().replace(backend="gcp", gcp_project="my-gcp-project", gcs_bucket="my-gcp-project-lake")
+prod = dbt.check_prod_profile(environ=dbt.env("prod", gcp))
+assert prod["type"] == "bigquery" and prod["method"] == "oauth" and prod["dataset"] == "production"
 prod
 
 # %%

@@ -57,8 +57,9 @@ DUCKDB_DATABASE = "taxi_rides_ny"  # DuckDB names a file's database after the fi
 RAW_KINDS = ("green", "yellow", "fhv")
 SEEDS = {"taxi_zone_lookup": "zones", "payment_type_lookup": "payment_types"}
 DUCKDB_TYPES = {"int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR", "timestamp": "TIMESTAMP"}
-# What the prod (BigQuery, method service-account) output must set, after dbt-bigquery's profile documentation.
-BIGQUERY_REQUIRED = ("type", "method", "project", "dataset", "threads", "keyfile")
+# What the prod (BigQuery, method oauth = Application Default Credentials) output must set, after dbt-bigquery's
+# profile documentation.
+BIGQUERY_REQUIRED = ("type", "method", "project", "dataset", "threads")
 
 
 class DbtError(CourseError, RuntimeError):
@@ -105,6 +106,7 @@ def env(target: str = "dev", settings: Settings | None = None) -> dict[str, str]
         variables["DBT_DATABASE"] = pg["PGDATABASE"]
     if target == "prod":
         variables.update({"DBT_BQ_PROJECT": settings.gcp_project or "", "DBT_BQ_LOCATION": settings.gcp_region,
+                          "DBT_BQ_DATASET": settings.dbt_dataset,
                           "DBT_DATABASE": settings.gcp_project or "", "GCP_PROJECT_ID": settings.gcp_project or "",
                           "DBT_SCHEMA": settings.bq_dataset})
     return variables
@@ -537,7 +539,7 @@ def prod_profile(project_dir: Path = PROJECT_DIR, environ: dict[str, str] | None
 def check_prod_profile(project_dir: Path = PROJECT_DIR, environ: dict[str, str] | None = None) -> dict:
     """Validate the BigQuery target without connecting: it renders, names every required field, and its
     types are right. Returns the rendered output; raises :class:`DbtError` naming what is wrong."""
-    environ = environ or {"DBT_BQ_PROJECT": "my-project", "DBT_BQ_KEYFILE": "/path/to/key.json"}
+    environ = environ or {"DBT_BQ_PROJECT": "my-project"}
     output = prod_profile(project_dir, environ)
     missing = [key for key in BIGQUERY_REQUIRED if output.get(key) in (None, "")]
     if missing:

@@ -154,19 +154,17 @@ class _DuckDB:
 
 class _BigQuery:
     """BigQuery through ``zoomcamp.warehouse`` (the emulator, or BigQuery with ``backend = "gcp"``): the raw tables in
-    ``settings.bq_dataset``; dbt's models and the dashboard's tables in dbt's prod dataset (``DBT_BQ_DATASET``)."""
+    ``settings.bq_dataset``; dbt's models and the dashboard's tables in dbt's prod dataset
+    (``settings.dbt_dataset``)."""
 
     dialect = "bigquery"
 
     def __init__(self, settings: Settings):
-        import os
-
         from .warehouse import Warehouse
 
         self.settings = settings
         self.wh = Warehouse(settings)
-        self.datasets = {RAW_SCHEMA: settings.bq_dataset,
-                         MODELS_SCHEMA: os.environ.get("DBT_BQ_DATASET", "production")}
+        self.datasets = {RAW_SCHEMA: settings.bq_dataset, MODELS_SCHEMA: settings.dbt_dataset}
         self.datasets[DASHBOARD_SCHEMA] = self.datasets[MODELS_SCHEMA]
 
     def name(self, schema: str, table: str) -> str:
@@ -501,36 +499,34 @@ def plan(settings: Settings | None = None) -> pd.DataFrame:
             ("lake", f"{lake} (GCS, project {settings.gcp_project})", "{type}/year=YYYY/month=MM/*.parquet"),
             ("warehouse", f"BigQuery {bq} ({settings.gcp_region})",
              f"{{type}}_tripdata, partitioned by DAY(pickup time), clustered by {', '.join(CLUSTER_COLUMNS)}"),
-            ("dbt", "target prod (BigQuery, dbt-bigquery)", f"--selector {DBT_SELECTOR} -> dataset of DBT_BQ_DATASET"),
+            ("dbt", "target prod (BigQuery, dbt-bigquery)",
+             f"--selector {DBT_SELECTOR} -> {settings.gcp_project}.{settings.dbt_dataset}"),
             ("dashboard", "BigQuery, dbt's prod dataset", "daily_trips, zone_revenue (Streamlit or Looker Studio)"),
         ]
     return pd.DataFrame(rows, columns=["step", "where", "what"])
 
 
-def check_gcp(settings: Settings | None = None, environ: dict[str, str] | None = None) -> dict:
+def check_gcp(settings: Settings | None = None) -> dict:
     """Validate the GCP configuration of every step without connecting: the settings name a project and a bucket,
-    dbt's ``prod`` output renders with the environment's ``DBT_BQ_*`` variables, and dbt-bigquery is installed.
-    Returns the rendered dbt output; raises :class:`ProjectError` naming the first thing to fix."""
+    dbt's ``prod`` output renders from the same settings (``zoomcamp dbt env --target prod``), and dbt-bigquery is
+    installed. Credentials are Application Default Credentials (``gcloud auth application-default login``), checked
+    by GCP at the first call. Returns the rendered dbt output; raises :class:`ProjectError` naming the first thing to
+    fix."""
     import importlib.util
-    import os
 
     from . import dbt
 
     settings = settings or get_settings()
     if settings.backend != "gcp":
         raise ProjectError("backend is 'local': set backend = 'gcp' (with [gcp] project and [gcs] bucket) first")
-    environ = dict(os.environ if environ is None else environ)
-    missing = [name for name in ("DBT_BQ_PROJECT", "DBT_BQ_KEYFILE") if not environ.get(name)]
-    if missing:
-        raise ProjectError(f"dbt's prod target needs {' and '.join(missing)} in the environment "
-                           "(the GCP project and the service account's key file)")
     try:
-        output = dbt.check_prod_profile(environ=environ)
+        output = dbt.check_prod_profile(environ=dbt.env("prod", settings))
     except dbt.DbtError as exc:
         raise ProjectError(str(exc)) from None
-    if output["project"] != settings.gcp_project:
-        raise ProjectError(f"DBT_BQ_PROJECT ({output['project']}) is not the course's gcp_project "
-                           f"({settings.gcp_project}): dbt would read another project's tables")
+    if (output["project"], output["dataset"]) != (settings.gcp_project, settings.dbt_dataset):
+        raise ProjectError(f"profiles.yml's prod output names {output['project']}.{output['dataset']}, not the "
+                           f"course's {settings.gcp_project}.{settings.dbt_dataset}: read them with env_var "
+                           "('DBT_BQ_PROJECT', 'DBT_BQ_DATASET') as the course's profiles.yml does")
     if importlib.util.find_spec("dbt.adapters.bigquery") is None:
         raise ProjectError("dbt's prod target needs the BigQuery adapter: pip install dbt-bigquery")
     return output

@@ -93,6 +93,8 @@ class Settings:
     gcp_region: str = "europe-west1"
     gcs_bucket: str | None = None
     bq_dataset: str = "trips_data_all"
+    # The dataset dbt's prod target builds its models into (`zoomcamp dbt env --target prod` exports it).
+    dbt_dataset: str = "production"
     # The local BigQuery emulator (week 3 on). None = 9050 if free, else any free port.
     bq_port: int | None = None
 
