@@ -172,9 +172,9 @@ def _rules(rel: str, path: Path, text: str) -> list[Finding]:
             ("kafka",)))
     if re.search(r"schema[._ ]?registry|:8081\b", text, re.IGNORECASE) and path.suffix in (".py", ".ipynb", ".java"):
         found.append(Finding(
-            "Kafka (module 6)", rel, NOT_OFFLINE,
-            "no schema registry answers on 8081 here: the course's registry is in-process "
-            "(zoomcamp.streaming.avro, week 6 notebook 04)", ("kafka",)))
+            "Kafka (module 6)", rel, INSTEAD,
+            "`zoomcamp schema-registry` (in a terminal of its own) serves the course's schema registry over "
+            "Confluent's REST API on 8081", ("kafka",)))
     if re.search(r"postgresql(\+psycopg2?)?://|psycopg|pgcli|localhost:5432", text) and \
             path.suffix in (".py", ".ipynb", ".sh"):
         found.append(Finding(
