@@ -87,6 +87,28 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, message)
     assert not (tmp_path / "data").exists()
 
 
+def test_schema_registry_serves_confluents_api_and_refuses_a_taken_port():
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        taken = run("schema-registry", "--port", str(port))
+        assert taken.returncode == 2 and taken.stderr.startswith(f"error: schema-registry: port {port} is not free")
+    served = subprocess.Popen([ZOOMCAMP, "schema-registry", "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert served.stdout.readline().startswith(f"schema registry on http://127.0.0.1:{port}")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/subjects", timeout=10) as response:
+            assert json.load(response) == []
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=10) as response:
+            assert json.load(response) == {"compatibilityLevel": "BACKWARD"}
+    finally:
+        served.terminate()
+        served.wait(timeout=30)
+
+
 def test_a_broken_setting_is_one_clear_line(tmp_path):
     result = run("stack", "status", ZOOMCAMP_POSTGRES_PORT="abc")
     assert result.returncode == 2 and "ZOOMCAMP_POSTGRES_PORT" in result.stderr

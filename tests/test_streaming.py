@@ -463,6 +463,62 @@ def test_dez_homework_producer_runs_on_the_course_broker():
     streaming.delete_topics(["dez-green-trips"])
 
 
+def test_dez_avro_example_runs_with_the_course_registry_over_http():
+    """DEZ's Avro example's client side (confluent_kafka: AvroSerializer/AvroDeserializer with a
+    SchemaRegistryClient) against the course's registry served over Confluent's REST API, on the course's broker."""
+    from confluent_kafka import Consumer, Producer
+    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    from zoomcamp.streaming.registry_server import serve
+
+    key_schema = json.dumps({"type": "record", "name": "RideKey", "fields": [{"name": "vendor_id", "type": "int"}]})
+    value_schema = {"type": "record", "name": "Ride", "fields": [
+        {"name": "vendor_id", "type": "int"}, {"name": "trip_distance", "type": "double"},
+        {"name": "total_amount", "type": "double"}]}
+    green = datasets.read_csv(datasets.trip_file("green", "2021-01")).dropna(subset=["VendorID"]).head(500)
+    server = serve(port=0)  # any free port: 8081 may be another program's on a shared machine
+    topic, key_ctx = "dez-rides-avro", SerializationContext("dez-rides-avro", MessageField.KEY)
+    value_ctx = SerializationContext(topic, MessageField.VALUE)
+    try:
+        registry = SchemaRegistryClient({"url": server.url})
+        key_ser, value_ser = AvroSerializer(registry, key_schema), AvroSerializer(registry, json.dumps(value_schema))
+        streaming.recreate_topic(topic, partitions=1)
+        producer = Producer({"bootstrap.servers": streaming.bootstrap_servers()})
+        for row in green.itertuples():
+            record = {"vendor_id": int(row.VendorID), "trip_distance": float(row.trip_distance),
+                      "total_amount": float(row.total_amount)}
+            producer.produce(topic, key=key_ser({"vendor_id": record["vendor_id"]}, key_ctx),
+                             value=value_ser(record, value_ctx))
+        producer.flush(30)
+        del producer  # librdkafka's client goes with its last reference (it would log the broker's stop otherwise)
+        assert sorted(registry.get_subjects()) == [f"{topic}-key", f"{topic}-value"]
+        consumer = Consumer({"bootstrap.servers": streaming.bootstrap_servers(), "group.id": "dez-avro",
+                             "auto.offset.reset": "earliest"})
+        consumer.subscribe([topic])
+        value_de = AvroDeserializer(registry)
+        total, count, deadline = 0.0, 0, time.monotonic() + 60
+        while count < len(green) and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            total += value_de(message.value(), value_ctx)["total_amount"]
+            count += 1
+        consumer.close()
+        assert count == len(green) and total == pytest.approx(green["total_amount"].sum())
+        incompatible = dict(value_schema, fields=[*value_schema["fields"], {"name": "tip", "type": "double"}])
+        with pytest.raises(SchemaRegistryError) as refused:  # a new field without a default: BACKWARD refuses it
+            registry.register_schema(f"{topic}-value", Schema(json.dumps(incompatible), "AVRO"))
+        assert refused.value.http_status_code == 409
+    finally:
+        server.shutdown()
+        server.server_close()
+        streaming.delete_topics([topic])
+        streaming.forget_group("dez-avro")
+
+
 def test_week6_homework_is_graded_on_the_topic_the_student_produced(write_answers):
     from kafka.partitioner.default import murmur2
 

@@ -91,8 +91,11 @@ def test_the_stand_in_is_a_view_over_the_mapped_files_with_typed_partition_colum
     flat = warehouse.external_table_as_view(
         "CREATE EXTERNAL TABLE d.t OPTIONS (format='PARQUET', uris=['gs://b/x.parquet'])", tmp_path)
     assert flat.startswith("CREATE VIEW `d.t`") and "SELECT *\n" in flat and "hive_partitioning = false" in flat
-    with pytest.raises(WarehouseError, match="PARQUET only"):
-        warehouse.external_table_as_view("CREATE EXTERNAL TABLE d.t OPTIONS (format='CSV', uris=['gs://b/x.csv'])",
+    csv = warehouse.external_table_as_view(
+        "CREATE EXTERNAL TABLE d.t OPTIONS (format='CSV', uris=['gs://b/x.csv'], skip_leading_rows=1)", tmp_path)
+    assert f"read_csv(['{tmp_path}/b/x.csv'], hive_partitioning = false, header = true, union_by_name = true)" in csv
+    with pytest.raises(WarehouseError, match="PARQUET or CSV, not AVRO"):
+        warehouse.external_table_as_view("CREATE EXTERNAL TABLE d.t OPTIONS (format='AVRO', uris=['gs://b/x.avro'])",
                                          tmp_path)
 
 
@@ -295,6 +298,36 @@ OPTIONS (
     with pytest.raises(Exception, match="No files found"):
         wh.execute(f"CREATE OR REPLACE EXTERNAL TABLE `{table_id}_2022` OPTIONS (format = 'PARQUET', "
                    "uris = ['gs://dez-homework/yellow_tripdata_2022-*.parquet'])")
+
+
+def test_dez_csv_external_table_over_a_wildcard(wh, settings):
+    """DEZ's older homework: format = 'CSV' over gs://BUCKET/trip data/fhv_tripdata_2019-*.csv (plain CSV files)."""
+    import gzip
+
+    from zoomcamp import datasets
+    from zoomcamp.lake import Lake
+
+    lake = Lake(settings, url="gs://dez-csv")
+    frames = []
+    for month in ("2019-01", "2019-02"):
+        path = datasets.trip_file("fhv", month, settings=settings)
+        with lake.fs.open(lake.path("trip data", f"fhv_tripdata_{month}.csv"), "wb") as f:
+            f.write(gzip.decompress(path.read_bytes()))
+        frames.append(datasets.read_csv(path))
+    fhv = pd.concat(frames)
+    table_id = wh.table_id("dez_fhv_tripdata")
+    wh.execute(f"""CREATE OR REPLACE EXTERNAL TABLE `{table_id}`
+OPTIONS (
+  format = 'CSV',
+  uris = ['gs://dez-csv/trip data/fhv_tripdata_2019-*.csv']
+)""")
+    got = warehouse.to_frame(wh.client.query(
+        f"SELECT count(*) AS n, count(DISTINCT dispatching_base_num) AS bases, count(PUlocationID) AS pu, "
+        f"max(pickup_datetime) AS last FROM `{table_id}` WHERE DATE(pickup_datetime) < '2019-02-01'"))
+    january = fhv[fhv["pickup_datetime"] < "2019-02-01"]
+    assert (got["n"].item(), got["bases"].item(), got["pu"].item()) == (
+        len(january), january["dispatching_base_num"].nunique(), january["PUlocationID"].notna().sum())
+    assert pd.Timestamp(got["last"].item()).tz_localize(None) == january["pickup_datetime"].max()
 
 
 def test_load_csv_file_loads_the_csv_layout_and_refuses_another(wh, settings, tmp_path):

@@ -705,6 +705,26 @@ def dez_check(
         out.print(f"{status.name}: {status.message}")
 
 
+@app.command("schema-registry")
+def schema_registry(port: Annotated[int, typer.Option(help="the port (Confluent's is 8081)")] = 8081):
+    """Serve the course's schema registry over Confluent's REST API on 127.0.0.1 (in the foreground; Ctrl-C stops
+    it; schemas are kept in memory), for clients such as DEZ's Avro example (confluent_kafka.schema_registry)."""
+    from .streaming.registry_server import serve
+
+    try:
+        server = serve(port)
+    except OSError as exc:
+        raise CourseError(f"schema-registry: port {port} is not free ({exc.strerror}): "
+                          "choose another, --port N") from None
+    import threading
+
+    out.print(f"schema registry on {server.url} (Ctrl-C stops it)")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
 @app.command("settings")
 def show_settings():
     """Show the settings in force (environment > zoomcamp.toml > defaults)."""

@@ -137,13 +137,10 @@ def _rules(rel: str, path: Path, text: str) -> list[Finding]:
                 "env_var('DBT_SCHEMA', 'trips_data_all'), which zoomcamp dbt env sets)", ("postgres",)))
     if path.suffix in (".sql", ".py", ".ipynb", ".md") and re.search(r"CREATE\s+(OR\s+REPLACE\s+)?EXTERNAL\s+TABLE",
                                                                       text, re.IGNORECASE):
-        csv = re.search(r"format\s*=\s*['\"]CSV['\"]", text, re.IGNORECASE)
         found.append(Finding(
             "BigQuery (module 3)", rel, INSTEAD,
             "zoomcamp lake upload FILES --to gs://BUCKET, then zoomcamp warehouse run FILE.sql with its tables named "
-            "zoomcamp.trips_data_all.* (external tables become views over the GCS emulator's files)"
-            + ("; its format = 'CSV' external tables do not run on the emulator (PARQUET only): use the parquet "
-               "files, or load the CSV with Warehouse().load_csv_file" if csv else ""),
+            "zoomcamp.trips_data_all.* (external tables, PARQUET or CSV, become views over the GCS emulator's files)",
             ("gcs", "bigquery")))
     if path.suffix in (".py", ".ipynb") and re.search(r"\bpyspark\b|SparkSession", text):
         files = _trip_files(text)
@@ -175,9 +172,9 @@ def _rules(rel: str, path: Path, text: str) -> list[Finding]:
             ("kafka",)))
     if re.search(r"schema[._ ]?registry|:8081\b", text, re.IGNORECASE) and path.suffix in (".py", ".ipynb", ".java"):
         found.append(Finding(
-            "Kafka (module 6)", rel, NOT_OFFLINE,
-            "no schema registry answers on 8081 here: the course's registry is in-process "
-            "(zoomcamp.streaming.avro, week 6 notebook 04)", ("kafka",)))
+            "Kafka (module 6)", rel, INSTEAD,
+            "`zoomcamp schema-registry` (in a terminal of its own) serves the course's schema registry over "
+            "Confluent's REST API on 8081", ("kafka",)))
     if re.search(r"postgresql(\+psycopg2?)?://|psycopg|pgcli|localhost:5432", text) and \
             path.suffix in (".py", ".ipynb", ".sh"):
         found.append(Finding(

@@ -17,7 +17,8 @@ Where the emulator (bqemulator 1.4) differs from BigQuery, this module bridges t
   maps to the GCS emulator's folder for bucket ``b`` (the emulator keeps objects as plain files), and BigQuery's
   one ``*`` (anywhere in the object name; any characters, ``/`` included) to DuckDB globs: ``gs://b/yellow/*`` to
   the recursive ``yellow/**/*.parquet``, ``gs://b/yellow_tripdata_2024-*.parquet`` to the files of that name and
-  the folders it continues into (:func:`local_globs`). Hive partition columns
+  the folders it continues into (:func:`local_globs`). ``format = 'CSV'`` reads CSV files, header and types
+  detected (BigQuery's autodetect). Hive partition columns
   (``year=``/``month=`` folders) are added, typed, when the DDL asks for them (``WITH PARTITION COLUMNS``).
 - **Parquet load needs a schema** (no autodetect): :meth:`Warehouse.load_parquet` passes the TLC schema. Its DuckDB
   also adds the path's ``key=value`` folders as columns, so on the emulator they are in the schema too.
@@ -159,6 +160,7 @@ class ExternalTable:
     format: str = "PARQUET"
     partition_columns: list[tuple[str, str]] | None = None  # None: no hive partitioning; []: names/types inferred
     replace: bool = False
+    skip_leading_rows: int | None = None  # CSV: rows before the data (None: detected, as BigQuery's autodetect)
 
 
 _EXTERNAL = re.compile(
@@ -190,8 +192,9 @@ def parse_external_table(ddl: str) -> ExternalTable | None:
             if item.strip():
                 col, kind = item.split()
                 columns.append((col, kind.upper()))
+    skip = options.get("skip_leading_rows")
     return ExternalTable(match["name"].strip("`"), options["uris"], str(options.get("format", "PARQUET")).upper(),
-                         columns, bool(match["replace"]))
+                         columns, bool(match["replace"]), int(skip) if skip is not None else None)
 
 
 def local_glob(uri: str, gcs_root: Path | str, fmt: str = "PARQUET") -> str:
@@ -256,14 +259,15 @@ def _wildcard(path: str, fmt: str = "PARQUET", present=None) -> list[str]:
 
 
 def external_table_as_view(ddl: str | ExternalTable, gcs_root: Path | str) -> str:
-    """The emulator's stand-in for an external table: ``CREATE OR REPLACE VIEW`` over ``read_parquet`` of the
-    mapped files (see :func:`local_glob`), hive partition columns typed as the DDL says."""
+    """The emulator's stand-in for an external table: ``CREATE OR REPLACE VIEW`` over ``read_parquet`` (or, for
+    ``format = 'CSV'``, ``read_csv``, its header and types detected as BigQuery's autodetect does) of the mapped files
+    (see :func:`local_globs`), hive partition columns typed as the DDL says."""
     table = parse_external_table(ddl) if isinstance(ddl, str) else ddl
     if table is None:
         raise WarehouseError("not a CREATE EXTERNAL TABLE statement")
-    if table.format != "PARQUET":
-        raise WarehouseError(f"the emulator's external tables read PARQUET only, not {table.format}")
-    files = ", ".join(f"'{g}'" for u in table.uris for g in local_globs(u, gcs_root))
+    if table.format not in ("PARQUET", "CSV"):
+        raise WarehouseError(f"the emulator's external tables read PARQUET or CSV, not {table.format}")
+    files = ", ".join(f"'{g}'" for u in table.uris for g in local_globs(u, gcs_root, table.format))
     hive = table.partition_columns is not None
     select = "*"
     if table.partition_columns:
@@ -271,8 +275,13 @@ def external_table_as_view(ddl: str | ExternalTable, gcs_root: Path | str) -> st
         casts = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in table.partition_columns)
         select = f"* EXCEPT ({names}), {casts}"
     create = "CREATE OR REPLACE VIEW" if table.replace else "CREATE VIEW"
-    return (f"{create} `{table.name}` AS\nSELECT {select}\n"
-            f"FROM read_parquet([{files}], hive_partitioning = {'true' if hive else 'false'})")
+    options = f"hive_partitioning = {'true' if hive else 'false'}"
+    if table.format == "CSV":
+        if table.skip_leading_rows is not None:
+            options += f", header = {'true' if table.skip_leading_rows else 'false'}"
+        return (f"{create} `{table.name}` AS\nSELECT {select}\n"
+                f"FROM read_csv([{files}], {options}, union_by_name = true)")
+    return f"{create} `{table.name}` AS\nSELECT {select}\nFROM read_parquet([{files}], {options})"
 
 
 # --- schemas and the course's warehouse ---------------------------------------------------------------------------
