@@ -146,7 +146,8 @@ class RideStore:
         self._visible: list[int] = []  # ride ids published so far
         self._stamp = datetime.min.replace(tzinfo=UTC)  # the latest updated_at given
         self._extra: dict[str, Any] = {}  # fields added to every ride (add_field)
-        self.clock: datetime | None = None
+        self.clock: datetime | None = None  # None: every ride is published (once _published)
+        self._published = False
         self.advance(until)
 
     @staticmethod
@@ -161,15 +162,16 @@ class RideStore:
         """Publish every ride whose dropoff is at or before ``until`` (None: all); returns how many are new."""
         until = parse_time(until) if isinstance(until, str) else until
         with self._lock:
-            if self.clock is not None and until is not None and until < self.clock:
-                raise ApiError(f"the API's clock is at {_iso(self.clock)}: it does not go back to {_iso(until)}")
+            if until is not None and self._published and (self.clock is None or until < self.clock):
+                now = "the end of the data" if self.clock is None else _iso(self.clock)
+                raise ApiError(f"the API's clock is at {now}: it does not go back to {_iso(until)}")
             seen = set(self._visible)
             new = sorted((d, i) for i, d in self._dropoff.items()
                          if i not in seen and (until is None or d <= until))
             for dropoff, ride_id in new:
                 self._touch(ride_id, dropoff)
             self._visible = sorted(seen | {i for _, i in new})
-            self.clock = until
+            self.clock, self._published = until, True
             return len(new)
 
     def amend(self, ride_id: int, **payment: float) -> dict[str, Any]:
