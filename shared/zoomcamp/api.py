@@ -6,7 +6,8 @@
 
 ``zoomcamp api serve`` runs the same app in the foreground. What it answers:
 
-- ``GET /rides?page=N&page_size=M`` (pages from 1, at most 1,000 rides each, in ``ride_id`` order): a JSON list of
+- ``GET /rides?page=N&page_size=M`` (pages from 1, at most 1,000 rides each, in ``ride_id`` order; the rides are
+  ``api_rides`` rows spread over the month's file, see :func:`ride_frame`): a JSON list of
   rides, nested as APIs nest them — ``pickup`` / ``dropoff`` objects (time, zone), a ``payment`` object holding a
   list of ``surcharges`` — and an empty list after the last page.
 - ``GET /rides?since=<ISO time>``: only the rides whose ``updated_at`` is at or after it, in ``updated_at`` order
@@ -107,13 +108,15 @@ def parse_time(text: str) -> datetime:
 
 
 def ride_frame(settings: Settings | None = None):
-    """The rides the API serves: the first ``api_rides`` rows of the yellow 2021-01 file (sample or real), with
-    ``ride_id`` = 1, 2, ... in file order. Tests and homework compute their expected figures from this frame."""
+    """The rides the API serves, as the file's rows: ``api_rides`` rows of the yellow 2021-01 file (sample or real),
+    every k-th row (k = rows // api_rides) so that they span the whole month, with ``ride_id`` = 1, 2, ... in file
+    order."""
     from . import datasets
 
     settings = settings or get_settings()
     trips = datasets.read_csv(datasets.trip_file("yellow", "2021-01", settings=settings))
-    trips = trips.head(settings.api_rides).reset_index(drop=True)
+    step = max(1, len(trips) // settings.api_rides)
+    trips = trips.iloc[::step].head(settings.api_rides).reset_index(drop=True)
     trips.insert(0, "ride_id", range(1, len(trips) + 1))
     return trips
 
