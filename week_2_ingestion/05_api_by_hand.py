@@ -37,6 +37,7 @@ print(api.url)
 first = requests.get(f"{api.url}/rides", params={"page": 1, "page_size": 2}, timeout=10).json()
 print(json.dumps(first[0], indent=1))
 
+
 # %% [markdown]
 # ## The loop everyone writes first
 #
@@ -80,6 +81,7 @@ ids = {r["ride_id"] for r in broken if isinstance(r, dict)}
 assert len(ids) < len(trips) and not_rides  # pages skipped, and error bodies taken for data
 pd.Series({"rides expected": len(trips), "rides extracted": len(ids), "junk items": len(not_rides),
            "errors answered": flaky.requests["429"] + flaky.requests["500"]})
+
 
 # %% [markdown]
 # No exception, and the result is wrong twice over: an error body (`{"detail": "..."}`) was added to the list (`+=`
