@@ -24,8 +24,9 @@ CUTOFF = "2021-01-20T00:00:00Z"
 
 @pytest.fixture(scope="module")
 def trips(settings):
-    """The API's rides computed independently: the first api_rides rows of the yellow 2021-01 file."""
-    return datasets.read_csv(datasets.trip_file("yellow", "2021-01")).head(settings.api_rides)
+    """The API's rides computed independently: api_rides rows of the yellow 2021-01 file, every k-th."""
+    month = datasets.read_csv(datasets.trip_file("yellow", "2021-01"))
+    return month.iloc[::max(1, len(month) // settings.api_rides)].head(settings.api_rides).reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +179,21 @@ def test_dlt_loads_the_same_rides_into_postgres_and_the_lake(settings, trips, ap
                        ).fetchone()
     assert n == len(trips) and total == pytest.approx(trips["total_amount"].sum(), abs=0.01)
     assert "rides_api" not in lake.datasets() and API not in lake.datasets()  # not a TLC dataset
+
+
+@pytest.mark.stack
+def test_week2_homework_reads_the_tables_dlt_loaded(settings, trips, api, write_answers):
+    from zoomcamp import homework
+
+    workshop = [q for q in homework.questions(2) if q.id in ("q5", "q6", "q7")]
+    with pytest.raises(homework.NotLoaded, match="notebook 06"):
+        workshop[0].answer(settings)
+    api_pipeline.load(api.url, "postgres")  # the course's pipeline rides_postgres, into rides_api
+    expected = {q.id: q.answer(settings) for q in workshop}
+    assert expected == {"q5": len(trips), "q6": int((trips["tolls_amount"].fillna(0) != 0).sum()),
+                        "q7": trips["tpep_dropoff_datetime"].max().strftime("%Y-%m-%dT%H:%M:%SZ")}
+    grades = homework.grade(2, write_answers(dict(expected, q6=expected["q6"] + 1)))
+    assert [(g.question, g.correct) for g in grades[4:]] == [("q5", True), ("q6", False), ("q7", True)]
 
 
 def test_a_killed_pipeline_rerun_loses_and_duplicates_nothing(settings, trips):
