@@ -37,12 +37,14 @@ def pytest_configure(config):
 
 def pytest_sessionstart(session):
     from zoomcamp import datasets, stack
-    from zoomcamp.settings import reload_settings
+    from zoomcamp.settings import get_settings, reload_settings
 
     reload_settings()
     TEST_HOME.mkdir(exist_ok=True)
     stack.down()  # a stack left over by an interrupted run
     remove_stack_files()
+    # dlt's pipeline folders hold state (cursors) about the previous session's databases, which are gone.
+    shutil.rmtree(get_settings().dlt_path, ignore_errors=True)
     stack.up()
     datasets.write_sample_lookups()
     datasets.write_sample_trips(["yellow", "green"], [datasets.Month(2021, 1)])

@@ -137,7 +137,7 @@ assert check(solution, lake.dataset("green").count_rows(filter=(ds.field("year")
 # - Idempotent tasks make retries, re-runs and backfills safe.
 # - Keep logic in a library and the DAG thin: the same steps run from the CLI, a notebook, or Airflow.
 #
-# **Next:** week 3, [the data warehouse](../week_3_warehouse/README.md).
+# **Next:** [05 · Extracting from an API, by hand](05_api_by_hand.ipynb)
 
 # %%
 from zoomcamp import course

@@ -52,6 +52,9 @@ app.add_typer(dez_app, name="dez")
 warehouse_app = typer.Typer(help="The warehouse (week 3): BigQuery SQL files on the emulator or BigQuery.",
                             no_args_is_help=True)
 app.add_typer(warehouse_app, name="warehouse")
+api_app = typer.Typer(help="Week 2's rides API (paginated JSON, failures on demand) and its dlt pipeline.",
+                      no_args_is_help=True)
+app.add_typer(api_app, name="api")
 
 out = Console()
 err = Console(stderr=True)
@@ -376,6 +379,40 @@ def dbt_run(ctx: typer.Context, target: TargetOption = "dev"):
         raise typer.BadParameter("give a dbt command, e.g. build", param_hint="ARGS")
     result = dbt.run(*ctx.args, target=target, echo=True)
     raise typer.Exit(0 if result.success else 1)
+
+
+# --- api ------------------------------------------------------------------------------------------
+
+@api_app.command("serve")
+def api_serve(
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8090,
+    faults: Annotated[
+        str | None, typer.Option(help='failures, e.g. "429:5,500:7,slow:11" (default: the api_faults setting)')
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="publish only the rides that ended by this ISO time (default: all)")
+    ] = None,
+    slow_seconds: Annotated[float, typer.Option(help="how long a slow page takes")] = 1.5,
+):
+    """Serve the course's rides as a paginated JSON API: GET /rides?page=N, ?since=ISO-time (Ctrl+C stops it)."""
+    from .api import serve
+
+    serve(port, faults=faults, until=until, slow_seconds=slow_seconds, announce=print)
+
+
+@api_app.command("load")
+def api_load(
+    url: Annotated[str, typer.Argument(help="the API's address, e.g. http://127.0.0.1:8090")],
+    destination: Annotated[str, typer.Option("--to", help="duckdb, postgres or lake")] = "duckdb",
+    name: Annotated[str | None, typer.Option(help="pipeline name (default: rides_<destination>)")] = None,
+    dataset: Annotated[str, typer.Option(help="dataset (schema) to load into")] = "rides_api",
+):
+    """Load the rides API with dlt (incremental: a second run loads only what changed)."""
+    from . import api_pipeline
+
+    info = api_pipeline.load(url, destination, name=name, dataset=dataset)
+    rows = api_pipeline.loaded_rows(info)
+    out.print(", ".join(f"{table}: {n:,} rows" for table, n in rows.items()) or "nothing new")
 
 
 # --- registration ---------------------------------------------------------------------------------

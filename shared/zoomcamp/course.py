@@ -228,6 +228,30 @@ def _reset_week_2(settings: Settings) -> list[str]:
     if airflow.exists():
         shutil.rmtree(airflow)
         removed.append(str(airflow))
+    removed += _reset_week_2_dlt(settings)
+    return removed
+
+
+# The PostgreSQL schemas week 2's dlt lessons load (notebooks 06 and 07), with dlt's staging schemas for merges.
+WEEK_2_DLT_SCHEMAS = ("rides_api", "rides_incremental")
+
+
+def _reset_week_2_dlt(settings: Settings) -> list[str]:
+    """What dlt made in week 2: its PostgreSQL schemas, and its folder (pipelines' state, the DuckDB file)."""
+    import shutil
+
+    from . import db
+
+    removed = []
+    present = set(db.query("SELECT nspname FROM pg_namespace", settings=settings)["nspname"])
+    for schema in WEEK_2_DLT_SCHEMAS:
+        for name in (schema, f"{schema}_staging"):
+            if name in present:
+                db.execute(f'DROP SCHEMA "{name}" CASCADE', settings=settings)
+                removed.append(f"schema {name}")
+    if settings.dlt_path.exists():
+        shutil.rmtree(settings.dlt_path)
+        removed.append(str(settings.dlt_path))
     return removed
 
 

@@ -142,6 +142,43 @@ def _w2_busiest_green_month(s: Settings) -> str:
     return max(sorted(counts), key=lambda m: counts[m])
 
 
+# week 2's API workshop: the rides API loaded into PostgreSQL by dlt (pipeline rides_postgres, dataset rides_api)
+
+def _api_pg(sql: str, s: Settings):
+    from pandas.errors import DatabaseError
+    from sqlalchemy.exc import ProgrammingError
+
+    from . import db
+
+    try:
+        return db.query(sql, settings=s)
+    except (ProgrammingError, DatabaseError):  # pandas 3 wraps the driver's "relation does not exist"
+        raise NotLoaded("the rides API's tables are not in PostgreSQL (schema rides_api): run week 2's notebook 06 "
+                        "(or `zoomcamp api serve`, then `zoomcamp api load http://127.0.0.1:8090 --to postgres`)"
+                        ) from None
+
+
+def _w2_api_rides(s: Settings) -> int:
+    return int(_api_pg("SELECT count(*) AS n FROM rides_api.rides", s).loc[0, "n"])
+
+
+def _w2_api_tolls(s: Settings) -> int:
+    return int(_api_pg("SELECT count(*) AS n FROM rides_api.rides__payment__surcharges WHERE name = 'tolls'",
+                       s).loc[0, "n"])
+
+
+def _w2_api_cursor(s: Settings) -> str:
+    """The incremental cursor as dlt stored it in the destination (the newest state row, compressed JSON)."""
+    from dlt.common.versioned_state import decompress_state
+
+    rows = _api_pg("SELECT state FROM rides_api._dlt_pipeline_state WHERE pipeline_name = 'rides_postgres' "
+                   "ORDER BY version DESC LIMIT 1", s)
+    if rows.empty:
+        raise NotLoaded("PostgreSQL has no state of the pipeline rides_postgres: run week 2's notebook 06")
+    state = decompress_state(rows.loc[0, "state"])
+    return state["sources"]["rest_api"]["resources"]["rides"]["incremental"]["updated_at"]["last_value"]
+
+
 # --- week 4: the dbt models on the dev target -----------------------------------------------------------------------
 
 def _dbt(sql: str, s: Settings):
@@ -365,6 +402,9 @@ QUESTIONS: dict[int, list[Question]] = {
         Question("q2", "float", _w2_green_january_mb),
         Question("q3", "int", _w2_yellow_files),
         Question("q4", "text", _w2_busiest_green_month),
+        Question("q5", "int", _w2_api_rides),
+        Question("q6", "int", _w2_api_tolls),
+        Question("q7", "text", _w2_api_cursor),
     ],
     3: [
         Question("q1", "int", _w3_external_green_rows),

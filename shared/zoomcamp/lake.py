@@ -10,7 +10,8 @@ Layout: ``{type}/year=YYYY/month=MM/{type}_tripdata_YYYY-MM.parquet``, one file 
 schema whatever the source (CSV backup or TLC parquet). ``raw/{type}/`` holds the source files as downloaded, when
 kept. Names starting with ``_`` are the lake's own bookkeeping, skipped by pyarrow, Spark and DuckDB globs alike:
 ``_manifests/`` (rows written per month, to detect damage), ``_incoming/`` (uploads in flight), ``_quarantine/``
-(malformed CSV lines, never dropped silently), ``_catalog/`` (what :meth:`Lake.register` recorded).
+(malformed CSV lines, never dropped silently), ``_catalog/`` (what :meth:`Lake.register` recorded). ``api/``
+holds what dlt loaded from week 2's rides API (``zoomcamp.api_pipeline``), not a TLC dataset.
 
 Publishing a month is safe to repeat and to interrupt: the parquet file is uploaded under a temporary name, then
 copied to its final name (one atomic object write: readers see the old month or the new one, never half a file),
@@ -45,6 +46,7 @@ os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 DEFAULT_BUCKET = "zoomcamp-lake"
 RAW = "raw"  # raw/<type>/<source file>: the files as downloaded, when kept (ingest(keep_raw=True))
+API = "api"  # api/<dataset>/<table>/...parquet: what dlt loads from APIs (zoomcamp.api_pipeline), not TLC months
 
 
 class LakeError(CourseError, RuntimeError):
@@ -276,7 +278,8 @@ class Lake:
         if not self.fs.exists(self.root):
             return []
         names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self.root, detail=False, refresh=True)]
-        return sorted(n for n in names if not n.startswith(("_", ".")) and n != RAW and self.fs.isdir(self.path(n)))
+        return sorted(n for n in names if not n.startswith(("_", ".")) and n not in (RAW, API)
+                      and self.fs.isdir(self.path(n)))
 
     def months(self, kind: str) -> list[Month]:
         """The months that have a partition folder for ``kind``."""

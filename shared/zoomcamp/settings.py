@@ -112,6 +112,11 @@ class Settings:
     # Maven Central (shared/jvm/); None = <home>/jvm. Shared by every home on the machine that names it.
     jvm_dir: Path | None = None
 
+    # Week 2's rides API (`zoomcamp api serve`, zoomcamp.api): how many yellow rides of 2021-01 it serves, and the
+    # failures it injects, e.g. "429:5,500:7,slow:11" = every 5th request a 429, every 7th a 500, every 11th slow.
+    api_rides: int = 5_000
+    api_faults: str = ""
+
     # Spark (week 5): where SparkSessions and spark-submit send work. local[*] = this process, one thread per core;
     # spark://127.0.0.1:7077 = a standalone cluster (zoomcamp spark cluster-up); yarn on Dataproc.
     spark_master: str = "local[*]"
@@ -136,6 +141,8 @@ class Settings:
             host, _, port = server.strip().rpartition(":")
             if not host or not port.isdigit():
                 raise SettingsError(f"kafka_bootstrap must be host:port[,host:port...], not {self.kafka_bootstrap!r}")
+        if self.api_rides < 1:
+            raise SettingsError(f"api_rides must be at least 1, not {self.api_rides}")
         if self.sample_rows < 1:
             raise SettingsError(f"sample_rows must be at least 1, not {self.sample_rows}")
         if self.backend == "gcp" and not (self.gcp_project and self.gcs_bucket):
@@ -151,6 +158,11 @@ class Settings:
     @property
     def stack_path(self) -> Path:
         return self.home / "stack"
+
+    @property
+    def dlt_path(self) -> Path:
+        """dlt's folders (pipelines' working state, its config), instead of ~/.dlt: see zoomcamp.api_pipeline."""
+        return self.home / "dlt"
 
     @property
     def jvm_path(self) -> Path:
