@@ -108,3 +108,53 @@ def test_a_home_closed_to_other_users_keeps_the_cluster_reachable(settings, tmp_
     else:
         assert folder == closed / "home" / "stack" / "postgres"
     assert Postgres(settings).folder == settings.stack_path / "postgres"  # the project folder is open
+
+
+# --- nobody else on the machine gets in -------------------------------------------------------------------
+
+def _psql_over_the_socket(server: Postgres, port, *, as_user: str | None = None) -> subprocess.CompletedProcess:
+    """psql through the Unix socket, with no password at hand (-w: never prompt)."""
+    command = ["psql", "-w", "-h", str(server.socket_dir), "-p", str(port), "-U", server.settings.postgres_user,
+               "-d", server.settings.postgres_db, "-tAc", "SELECT 1"]
+    if as_user:
+        command = ["runuser", "-u", as_user, "--", *command]
+    return subprocess.run(command, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/"}, cwd="/",
+                          capture_output=True, text=True)
+
+
+def test_the_socket_is_closed_to_other_users_and_asks_everyone_for_the_password():
+    server = stack.get("postgres")
+    port = server.status().details["port"]
+    mode = server.socket_dir.stat().st_mode
+    assert oct(mode & 0o777) == oct(0o700)
+    assert "trust" not in [line.split()[-1] for line in (server.data_dir / "pg_hba.conf").read_text().splitlines()
+                           if line.strip() and not line.lstrip().startswith("#")]
+    # Without the password, even the socket's owner (or root) is refused: no more `local trust`.
+    refused = _psql_over_the_socket(server, port)
+    assert refused.returncode != 0 and "password" in refused.stderr, refused.stderr
+    if os.geteuid() == 0:
+        # Another local user cannot even reach the socket (a student on a shared lab machine).
+        other = _psql_over_the_socket(server, port, as_user="nobody")
+        assert other.returncode != 0 and "Permission denied" in other.stderr, other.stderr
+    # The course's own connections (the password, over TCP and over the socket) still work.
+    ok = subprocess.run(["psql", "-tAc", "SELECT 1"], env={"PATH": "/usr/bin:/bin", **stack.env()},
+                        capture_output=True, text=True)
+    assert ok.stdout.strip() == "1", ok.stderr
+
+
+def test_a_cluster_made_with_local_trust_is_closed_at_its_next_start(settings, tmp_path):
+    server = Postgres(settings.replace(home=tmp_path / "home"))
+    server.data_dir.mkdir(parents=True)
+    hba = server.data_dir / "pg_hba.conf"
+    hba.write_text("# TYPE DATABASE USER ADDRESS METHOD\n# local all all trust (a comment stays)\n"
+                   "local   all             all                                     trust\n"
+                   "host    all             all             127.0.0.1/32            scram-sha-256\n"
+                   "local   replication     all                                     trust\n")
+    hba.chmod(0o600)
+    assert server._close_local_trust()
+    lines = hba.read_text().splitlines()
+    assert lines[1] == "# local all all trust (a comment stays)"
+    assert lines[2].split() == ["local", "all", "all", "scram-sha-256"]
+    assert lines[4].split() == ["local", "replication", "all", "scram-sha-256"]
+    assert oct(hba.stat().st_mode & 0o777) == oct(0o600)
+    assert not server._close_local_trust()  # once is enough

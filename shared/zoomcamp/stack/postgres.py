@@ -1,8 +1,9 @@
 """A real PostgreSQL server from the machine's own binaries (initdb + pg_ctl), on 127.0.0.1.
 
-The cluster lives in ``<home>/stack/postgres/`` (initialised once, kept across restarts). Host
-connections need the password (scram-sha-256), like the course's docker-compose Postgres
-(user ``root``, password ``root``, database ``ny_taxi`` by default). PostgreSQL refuses to run as
+The cluster lives in ``<home>/stack/postgres/`` (initialised once, kept across restarts). Every connection needs
+the password (scram-sha-256), like the course's docker-compose Postgres (user ``root``, password ``root``,
+database ``ny_taxi`` by default): the Unix socket too (no ``local trust``, which let any user of the machine in as
+superuser), and its folder is the server's own (mode 0700), closed to other users. PostgreSQL refuses to run as
 root, so as root the server runs as the ``postgres`` system user that Debian's packages create.
 
 The server runs with ``wal_level=logical`` (week 6's change data capture: Debezium decodes the write-ahead log with
@@ -16,6 +17,7 @@ import glob
 import hashlib
 import os
 import pwd
+import re
 import shutil
 import stat
 import subprocess
@@ -32,7 +34,8 @@ INSTALL_HINT = (
 )
 HOST = "127.0.0.1"
 # Logical decoding for Debezium (week 6); replication slots and WAL senders stay at PostgreSQL's defaults (10).
-SERVER_OPTIONS = "-c wal_level=logical"
+SERVER_OPTIONS = "-c wal_level=logical -c unix_socket_permissions=0700"
+LOCAL_AUTH = "scram-sha-256"  # the Unix socket asks for the password too (initdb's default would be trust)
 
 
 def find_bin_dir(configured: Path | None = None) -> Path:
@@ -105,6 +108,9 @@ class Postgres(Service):
     def _prepare_folder(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.socket_dir.mkdir(exist_ok=True)
+        # The server's files, log and socket are its own: other users of the machine cannot reach the socket.
+        for path in (self.folder, self.socket_dir):
+            os.chmod(path, 0o700)
         if os.geteuid() == 0:
             user = pwd.getpwnam("postgres")
             for path in (self.folder, self.socket_dir):
@@ -121,7 +127,9 @@ class Postgres(Service):
         tmp = Path(tempfile.mkdtemp(prefix="initdb-", dir=self.folder))
         pwfile = self.folder / ".pwfile"
         try:
-            pwfile.write_text(self.settings.postgres_password + "\n")
+            pwfile.unlink(missing_ok=True)
+            with os.fdopen(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(self.settings.postgres_password + "\n")  # never readable by others, not even briefly
             if os.geteuid() == 0:
                 user = pwd.getpwnam("postgres")
                 os.chown(tmp, user.pw_uid, user.pw_gid)
@@ -129,13 +137,38 @@ class Postgres(Service):
             os.chmod(pwfile, 0o600)
             self._tool(
                 "initdb", "-D", str(tmp), "--username", self.settings.postgres_user, "--pwfile", str(pwfile),
-                "--auth-local", "trust", "--auth-host", "scram-sha-256", "--encoding", "UTF8",
+                "--auth-local", LOCAL_AUTH, "--auth-host", "scram-sha-256", "--encoding", "UTF8",
                 "--locale", "C", "--no-instructions",
             )
             tmp.rename(self.data_dir)
         finally:
             pwfile.unlink(missing_ok=True)
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def _close_local_trust(self) -> bool:
+        """A cluster made before the socket needed a password has ``local ... trust`` lines in pg_hba.conf:
+        make them ask for the password. True when the file changed."""
+        hba = self.data_dir / "pg_hba.conf"
+        try:
+            text = hba.read_text()
+        except FileNotFoundError:
+            return False
+        lines = text.splitlines(keepends=True)
+        for i, line in enumerate(lines):
+            fields = line.split()
+            if fields and fields[0] == "local" and fields[-1] == "trust":
+                lines[i] = re.sub(r"\btrust(\s*)$", LOCAL_AUTH + r"\1", line)
+        changed = "".join(lines)
+        if changed == text:
+            return False
+        tmp = hba.with_name("pg_hba.conf.tmp")
+        tmp.write_text(changed)
+        stat_ = hba.stat()
+        if os.geteuid() == 0:
+            os.chown(tmp, stat_.st_uid, stat_.st_gid)
+        os.chmod(tmp, stat.S_IMODE(stat_.st_mode))
+        os.replace(tmp, hba)
+        return True
 
     # The service face ----------------------------------------------------------------------------
     def status(self) -> ServiceStatus:
@@ -187,10 +220,14 @@ class Postgres(Service):
                 current.message = current.message.replace("running on", "already running on", 1)
                 return current
         if current.running:
+            self._prepare_folder()
+            if self._close_local_trust():
+                self._tool("pg_ctl", "reload", "-D", str(self.data_dir))
             current.message = f"already running on {HOST}:{current.details['port']}"
             return current
         port = self.choose_port(self.settings.postgres_port)
         self._prepare_folder()
+        self._close_local_trust()
         if not (self.data_dir / "PG_VERSION").is_file():
             self._initdb()
         options = f"-p {port} -k {self.socket_dir} -c listen_addresses={HOST} {SERVER_OPTIONS}"
