@@ -47,6 +47,8 @@ def header_names(path: Path, kind: str) -> list[str]:
         raise BadFile(f"{path}: no such file")
     try:
         header = list(pd.read_csv(path, nrows=0).columns)
+    except EOFError as exc:  # a .csv.gz cut short (an interrupted copy)
+        raise BadFile(f"{path.name}: the file cannot be read to its end ({exc}); download it again") from None
     except (pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         raise BadFile(f"{path.name}: not a readable CSV file ({exc})") from None
     expected = [c.name for c in columns(kind, fmt="csv")]
