@@ -158,3 +158,35 @@ def test_a_cluster_made_with_local_trust_is_closed_at_its_next_start(settings, t
     assert lines[4].split() == ["local", "replication", "all", "scram-sha-256"]
     assert oct(hba.stat().st_mode & 0o777) == oct(0o600)
     assert not server._close_local_trust()  # once is enough
+
+
+def test_the_password_is_this_homes_own_and_the_old_default_is_refused(settings):
+    server = stack.get("postgres")
+    env = stack.env()
+    assert oct(server.password_file.stat().st_mode & 0o777) == oct(0o600)
+    assert env["PGPASSWORD"] == server.password_file.read_text().strip() != "root"
+    assert len(env["PGPASSWORD"]) >= 24
+    # What any user of the machine could do before: 127.0.0.1 with the well-known password.
+    with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+        psycopg2.connect(host=env["PGHOST"], port=env["PGPORT"], user="root", password="root", dbname="postgres")
+    if os.geteuid() == 0:  # another local user, with the course's own psql and the old password
+        other = subprocess.run(["runuser", "-u", "nobody", "--", "psql", "-w", "-h", "127.0.0.1", "-p", env["PGPORT"],
+                                "-U", "root", "-d", "postgres", "-tAc", "SELECT 1"],
+                               env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PGPASSWORD": "root", "HOME": "/"},
+                               cwd="/", capture_output=True, text=True)
+        assert other.returncode != 0 and "password authentication failed" in other.stderr, other.stderr
+
+
+def test_a_cluster_made_with_the_old_password_gets_the_homes_own_at_its_next_start(settings, scratch_home):
+    old = Postgres(settings.replace(home=scratch_home, postgres_password="root"))  # as every cluster was made
+    try:
+        port = old.start().details["port"]
+        new = Postgres(settings.replace(home=scratch_home))
+        assert not new.password_file.exists() and new.password == "root"  # until stack up
+        new.start()  # already running: the password changes in place
+        assert new.password_file.exists() and new.password != "root"
+        psycopg2.connect(host="127.0.0.1", port=port, user="root", password=new.password, dbname="ny_taxi").close()
+        with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+            psycopg2.connect(host="127.0.0.1", port=port, user="root", password="root", dbname="ny_taxi")
+    finally:
+        old.stop()
