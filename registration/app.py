@@ -32,11 +32,13 @@ from .config import PASSWORD_HINT, Config, RegistrationError
 from .security import (
     CSRF_COOKIE,
     CSRF_FIELD,
+    PROXY_HEADER,
     SESSION_COOKIE,
     SESSION_SECONDS,
     RateLimiter,
     SecurityHeaders,
     Signer,
+    TrustedProxy,
     verify_password,
 )
 from .store import EXPORT_COLUMNS, Store, safe_url
@@ -97,8 +99,9 @@ def csv_cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def create_app(config: Config) -> FastAPI:
-    """The app, its database migrated to the newest schema (rows kept)."""
+def create_app(config: Config, *, proxy_secret: str | None = None) -> FastAPI:
+    """The app, its database migrated to the newest schema (rows kept). With ``proxy_secret`` (``--behind-proxy``),
+    ``X-Forwarded-For``/``-Proto`` count only on requests that carry it (see :class:`TrustedProxy`)."""
     store = Store(config.database_url)
     store.migrate()
     signer = Signer(config.secret_key())
@@ -111,6 +114,8 @@ def create_app(config: Config) -> FastAPI:
     app = FastAPI(title="Zoomcamp registration", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config, app.state.store = config, store
     app.add_middleware(SecurityHeaders)
+    if proxy_secret:
+        app.add_middleware(TrustedProxy, secret=proxy_secret)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     # Helpers ----------------------------------------------------------------------------------------------
@@ -321,13 +326,18 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, rate_limit: int | None =
     config = Config.from_settings(settings, **overrides)
     if not port_is_free(port, host):
         raise RegistrationError(f"port {port} on {host} is in use by another program: choose another with --port")
-    app = create_app(config)
+    app = create_app(config, proxy_secret=config.proxy_secret() if behind_proxy else None)
     announce(f"registration form: http://{host}:{port}/  (database: {safe_url(config.database_url)})")
     announce(f"instructor page:   http://{host}:{port}/instructor  "
              + ("(password set)" if config.password_hash else f"(off: {PASSWORD_HINT})"))
+    if behind_proxy:
+        announce(f"behind a proxy: X-Forwarded-For counts only with the header {PROXY_HEADER}: <the text in "
+                 f"{config.folder / 'proxy_secret'}> (nginx: proxy_set_header {PROXY_HEADER} ...;)")
     if host not in ("127.0.0.1", "localhost", "::1"):
         announce("note: serving beyond this machine; put it behind HTTPS (cookies are only marked Secure there)")
     # h11, not httptools: h11 refuses a request whose line and headers exceed MAX_HEADER_BYTES (httptools took a
     # 64 MB header, and four 256 MB ones took the server to 1.5 GB).
-    uvicorn.run(app, host=host, port=port, proxy_headers=behind_proxy, forwarded_allow_ips="127.0.0.1",
+    # uvicorn's own proxy headers stay off: they trust X-Forwarded-For from any process on 127.0.0.1, so a client
+    # that reached the app directly chose its own rate-limit key. TrustedProxy asks for the proxy's secret.
+    uvicorn.run(app, host=host, port=port, proxy_headers=False,
                 server_header=False, log_level="info", http="h11", h11_max_incomplete_event_size=MAX_HEADER_BYTES)

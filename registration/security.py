@@ -199,3 +199,34 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+# --- a reverse proxy's headers ------------------------------------------------------------------------
+
+PROXY_HEADER = "X-Zoomcamp-Proxy"
+
+
+class TrustedProxy:
+    """ASGI middleware for ``--behind-proxy``: a request carrying ``X-Zoomcamp-Proxy: <secret>`` came through the
+    proxy, so its client address is the last ``X-Forwarded-For`` entry (the one the proxy added) and its scheme
+    ``X-Forwarded-Proto``. Without the secret those headers are ignored: a client that reaches the app directly
+    (another user of the machine, say) is known by its own address and cannot choose its rate-limit key."""
+
+    def __init__(self, app, secret: str):
+        self.app, self.secret = app, secret.encode()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            headers = scope["headers"]
+            given = [v for k, v in headers if k == PROXY_HEADER.lower().encode()]
+            if len(given) == 1 and hmac.compare_digest(given[0], self.secret):
+                forwarded = b",".join(v for k, v in headers if k == b"x-forwarded-for").decode("latin-1")
+                client = forwarded.rsplit(",", 1)[-1].strip()
+                proto = next((v.decode("latin-1").strip() for k, v in headers if k == b"x-forwarded-proto"), "")
+                scope = dict(scope)
+                if client:
+                    scope["client"] = (client, 0)
+                if proto in ("http", "https"):
+                    scope["scheme"] = proto
+            scope = {**scope, "headers": [(k, v) for k, v in headers if k != PROXY_HEADER.lower().encode()]}
+        await self.app(scope, receive, send)

@@ -245,6 +245,35 @@ def test_submissions_are_rate_limited_per_ip(make_client):
     assert len(rows(client)) == 3
 
 
+def test_behind_a_proxy_x_forwarded_for_counts_only_from_the_proxy(tmp_path):
+    """With --behind-proxy, a client that reaches the app directly used to pick its own rate-limit key."""
+    config = Config(database_url=f"sqlite:///{tmp_path / 'registration.db'}", folder=tmp_path, cohorts=("2026",),
+                    rate_limit=2)
+    secret = config.proxy_secret()
+    assert oct((tmp_path / "proxy_secret").stat().st_mode & 0o777) == oct(0o600)
+    client = TestClient(create_app(config, proxy_secret=secret))
+    try:
+        def post(n: int, **headers) -> int:
+            html = client.get("/").text
+            return client.post("/register", headers=headers, data={
+                "csrf_token": token(html), **VALID, "email": f"x{n}{len(headers)}@example.com"}).status_code
+
+        # Directly, with a different X-Forwarded-For each time: one client all the same.
+        direct = [post(i, **{"X-Forwarded-For": f"10.0.0.{i}"}) for i in range(3)]
+        assert direct == [201, 201, 429]
+        # A wrong secret is no proxy either.
+        assert post(9, **{"X-Forwarded-For": "10.0.1.9", "X-Zoomcamp-Proxy": "guess"}) == 429
+        # Through the proxy (the secret): each forwarded address is its own client, the last entry counts.
+        through = [post(i, **{"X-Forwarded-For": f"6.6.6.6, 10.0.2.{i}", "X-Zoomcamp-Proxy": secret})
+                   for i in range(3)]
+        assert through == [201, 201, 201]
+        spoofed_first_entry = [post(10 + i, **{"X-Forwarded-For": f"10.0.3.{i}, 10.0.2.0",
+                                               "X-Zoomcamp-Proxy": secret}) for i in range(2)]
+        assert spoofed_first_entry == [201, 429]  # 10.0.2.0 (what the proxy saw) had one before: its third is 429
+    finally:
+        client.app.state.store.close()
+
+
 def test_the_rate_limiter_slides_and_counts_each_address_apart():
     limiter = RateLimiter(2, window=60)
     assert [limiter.hit("a", now=t) for t in (0, 1)] == [0, 0]

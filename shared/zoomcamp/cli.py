@@ -340,7 +340,7 @@ def registration_serve(
         int | None, typer.Option(help="submissions per client IP per minute, 0 = none (default: settings)")
     ] = None,
     behind_proxy: Annotated[
-        bool, typer.Option(help="trust X-Forwarded-For/-Proto from a reverse proxy on 127.0.0.1")
+        bool, typer.Option(help="trust X-Forwarded-For/-Proto on requests with the proxy secret (see README)")
     ] = False,
 ):
     """Run the registration app (migrates its database first; Ctrl+C stops it)."""
