@@ -615,3 +615,11 @@ def main() -> None:
     except CourseError as exc:  # something the user can fix: one line, exit code 2, no traceback
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # Ctrl-C (typer turns it into exit code 130, silently): say so in one line. Loads and publishes are
+        # all-or-nothing, so the step under way changed nothing.
+        if isinstance(exc, SystemExit) and exc.code != 130:
+            raise
+        err.print("interrupted: the step under way was rolled back or left as it was; run the command again to "
+                  "finish", highlight=False, soft_wrap=True)
+        sys.exit(130)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import queue
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -43,6 +44,8 @@ from .stack.postgres import Postgres
 
 MODES = ("replace", "append")
 LOADS_TABLE = "zoomcamp_loads"
+# A table name that needs no quoting in SQL and leaves room for "_quarantine" within PostgreSQL's 63 characters.
+TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,49}")
 
 
 class IngestError(CourseError, ValueError):
@@ -167,6 +170,11 @@ def to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: 
     path = Path(path)
     if mode not in MODES:
         raise IngestError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if not TABLE_NAME.fullmatch(table):
+        raise IngestError(f"--table {table!r}: use letters, digits and _ (at most 50, not starting with a digit), "
+                          "e.g. yellow_taxi_trips")
+    if path.is_dir():
+        raise BadFile(f"{path}: a folder, not a file; give one TLC file, e.g. {path}/yellow_tripdata_2021-01.csv.gz")
     if not path.is_file():
         raise BadFile(f"{path}: no such file")
     is_parquet = path.suffix == ".parquet"

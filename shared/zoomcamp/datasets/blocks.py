@@ -236,7 +236,10 @@ def checked_csv_blocks(path: Path, kind: str, names: list[str]) -> Iterator[Bloc
 def parquet_blocks(path: Path, kind: str) -> Iterator[Block]:
     """Record batches cast to the schema (the TLC's types vary a little from year to year)."""
     target = arrow_schema(kind)
-    file = pq.ParquetFile(path)
+    try:
+        file = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise BadFile(f"{path.name}: not a readable parquet file ({exc}); download it again") from None
     by_lower = {name.lower(): name for name in file.schema_arrow.names}
     missing = [f.name for f in target if f.name.lower() not in by_lower]
     if missing:
