@@ -500,7 +500,7 @@ def submit(script: str | Path, args: Iterable[str] = (), *, master: str | None =
     ``<home>/spark/logs/``."""
     settings = settings or get_settings()
     check_java()
-    script = Path(script)
+    script = Path(script).resolve()  # where the user typed it; spark-submit is given the absolute path
     if not script.is_file():
         raise SparkError(f"no such script: {script}")
     name = name or script.stem
@@ -523,8 +523,11 @@ def submit(script: str | Path, args: Iterable[str] = (), *, master: str | None =
     started = time.perf_counter()
     with open(log, "w") as out:
         try:
+            # In the caller's folder: relative arguments (--output out/) mean what they meant where they were
+            # typed (the course home was the working folder, so outputs landed there silently). Spark's own
+            # files go to the home anyway (spark.sql.warehouse.dir in the session's settings).
             code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout,
-                                  cwd=settings.home if settings.home.is_dir() else None).returncode
+                                  cwd=Path.cwd()).returncode
         except subprocess.TimeoutExpired:
             raise SparkError(f"{script.name} did not finish within {timeout:.0f} s; log: {log}") from None
     if code != 0:
