@@ -118,17 +118,22 @@ def test_homework_errors_are_clear(tmp_path):
     assert result.returncode == 2 and "no homework yet" in result.stderr
 
 
-def test_run_week_1_executes_every_notebook_records_progress_and_writes_html(settings, tmp_path):
+def test_run_week_1_executes_every_notebook_writes_html_and_leaves_the_students_progress(settings, tmp_path):
     course.progress_file(settings).unlink(missing_ok=True)  # the session's home may hold an earlier run's progress
+    first = course.notebook_id(course.notebooks(1)[0])
+    course.record(first)  # the student ran the first notebook
     sources = {p: p.read_bytes() for p in course.notebooks(1)}
     runs = course.run_week(1, html_dir=tmp_path, progress_bar=False)
     assert [r.notebook for r in runs] == [course.notebook_id(p) for p in course.notebooks(1)]
     assert all(r.html.is_file() and r.html.stat().st_size > 10_000 for r in runs)
+    assert all(f"<title>{r.html.stem}</title>" in r.html.read_text() for r in runs)  # not "Notebook"
+    # An instructor's run marks nothing as done: the student's progress is what the student ran.
     week1 = next(w for w in course.progress() if w.week == 1)
-    assert week1.todo == [] and len(week1.done) == len(course.notebooks(1))
+    assert week1.done == [first] and len(week1.todo) == len(course.notebooks(1)) - 1
+    assert "ZOOMCAMP_INSTRUCTOR_RUN" not in os.environ
     assert all(p.read_bytes() == content for p, content in sources.items())  # the committed files are untouched
     shown = subprocess.run([ZOOMCAMP, "progress"], capture_output=True, text=True).stdout
-    assert "week_1_basics" in shown and "6/6" in shown and "next:" in shown
+    assert "week_1_basics" in shown and "1/6" in shown and "next:" in shown
 
 
 def test_run_stops_at_the_first_failure_with_the_cell_and_error(tmp_path, monkeypatch):
