@@ -95,6 +95,18 @@ def test_week1_homework_is_graded_on_the_students_own_data(week1_tables, write_a
     assert result.returncode == 1 and "score: 2/5" in result.stdout
     assert str(expected["q1"]) not in result.stdout.split("q1", 1)[1].splitlines()[0]  # no spoilers
 
+    # A right date in another format gets a hint, not a bare ✗; an unknown key is named, not ignored.
+    day = expected["q2"]
+    other = dict(expected, q2=f"{day.day:02d}/{day.month:02d}/{day.year}", q6=12)
+    grades = {g.question: g for g in homework.grade(1, write_answers(other, "other.yaml"))}
+    assert not grades["q2"].correct and grades["q2"].note == "write dates as YYYY-MM-DD, e.g. 2021-01-15"
+    assert not grades["q6"].correct and grades["q6"].note == "not a question of week 1 (its questions: q1, q2, q3, " \
+                                                              "q4, q5)"
+    result = subprocess.run([ZOOMCAMP, "homework", "check", "1", "--answers", str(good.with_name("other.yaml"))],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "score: 4/5" in result.stdout and "YYYY-MM-DD" in result.stdout
+    assert "not a question of week 1" in result.stdout
+
 
 def test_week2_homework_reads_the_lake(settings, write_answers):
     lake = Lake(settings)

@@ -401,7 +401,8 @@ def homework_check(
     table = Table("question", "your answer", "expected", "", title=f"week {week} homework")
     for g in grades:
         mark = "[green]✓" if g.correct else "[red]✗"
-        expected = escape(g.note) if g.expected is None else ("" if not g.correct else escape(str(g.expected)))
+        # A wrong answer shows no expected value, but a hint when there is one (the date's format, a typo'd id).
+        expected = escape(g.note) if g.note or g.expected is None else (escape(str(g.expected)) if g.correct else "")
         shown = escape(str(g.given)) if g.given is not None else "[dim]not answered"
         table.add_row(g.question, shown, expected, mark)
     out.print(table)
