@@ -78,6 +78,9 @@ def test_data_sample_writes_the_files(tmp_path):
         (("data", "download", "yellow", "2008-12"), "'2008-12' is not a month the TLC publishes: its trip records "
                                                     "start in 2009-01"),
         (("data", "download", "purple", "2021-01"), "unknown taxi type 'purple'"),
+        (("lake", "ingest", "yelow", "2021-01"), "unknown taxi type 'yelow' (did you mean yellow?); the lake takes "
+                                                 "yellow, green, fhv, fhvhv"),
+        (("lake", "ingest", "zones", "2021-01"), "the lake takes yellow, green, fhv, fhvhv"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, message):

@@ -229,7 +229,16 @@ def _has_loads() -> bool:
 
 def test_unknown_file_names_and_missing_files(tmp_path):
     (tmp_path / "trips.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(datasets.BadFile, match="cannot tell the taxi type"):
+    with pytest.raises(datasets.BadFile, match="cannot tell the taxi type.*give it with --kind"):
         to_postgres(tmp_path / "trips.csv", "t_x", progress=False)
     with pytest.raises(datasets.BadFile, match="no such file"):
         to_postgres(tmp_path / "yellow_tripdata_2021-01.csv", "t_x", progress=False)
+
+
+def test_a_renamed_trip_file_is_told_by_its_columns(yellow, tmp_path):
+    renamed = tmp_path / "my_trips.csv.gz"
+    renamed.write_bytes(yellow.read_bytes())
+    assert datasets.kind_of(renamed) == "yellow"
+    parquet = tmp_path / "trips.parquet"
+    parquet.write_bytes(datasets.trip_file("green", "2021-01", fmt="parquet").read_bytes())
+    assert datasets.kind_of(parquet) == "green"

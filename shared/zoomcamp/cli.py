@@ -188,10 +188,10 @@ def lake_ingest(
 ):
     """Download (or sample) months, convert them to typed parquet and publish them as hive partitions
     (re-running a month replaces exactly that month)."""
-    from .lake import Lake
+    from .lake import Lake, check_trip_kind
 
+    check_trip_kind(taxi_type)  # before the months: a typo'd type is the first thing to fix
     parsed = parse_months(months)
-    datasets.columns(taxi_type)
     lake = Lake()
     for result in lake.ingest(taxi_type, parsed, fmt=fmt, keep_raw=keep_raw):
         out.print(str(result), highlight=False, soft_wrap=True)

@@ -196,7 +196,7 @@ class Lake:
     # --- writing ------------------------------------------------------------------------------------
     def fetch(self, kind: str, month: Month | str, fmt: str = "csv.gz") -> Path:
         """Step 1: the month's source file on this machine (downloaded or generated, by settings.data_source)."""
-        datasets.columns(kind)  # an unknown type fails here
+        check_trip_kind(kind)  # an unknown type fails here
         return datasets.trip_file(kind, _month(month), fmt, settings=self.settings)
 
     def convert(self, source: Path, kind: str, month: Month | str, *, progress: bool = False,
@@ -261,8 +261,8 @@ class Lake:
                progress: bool = True) -> list[Published]:
         """fetch -> convert -> publish for each month; re-running a month replaces exactly that month. With
         ``keep_raw`` the source file is uploaded as it is to ``raw/<type>/`` first (the seed's "save to GCS")."""
+        check_trip_kind(kind)
         months = parse_months([months] if isinstance(months, str | Month) else [str(m) for m in months])
-        datasets.columns(kind)
         results = []
         for month in months:
             source = self.fetch(kind, month, fmt)
@@ -466,6 +466,16 @@ def _gcs_filesystem():
             return super()._open(path, mode, **kwargs)
 
     return GCSFileSystem
+
+
+def check_trip_kind(kind: str) -> None:
+    """Only trip types have months in the lake: an unknown one names those, with the closest as a suggestion."""
+    import difflib
+
+    if kind not in datasets.TRIP_TYPES:
+        close = difflib.get_close_matches(kind, datasets.TRIP_TYPES, n=1)
+        raise datasets.UnknownTaxiType(f"unknown taxi type {kind!r}" + (f" (did you mean {close[0]}?)" if close
+                                       else "") + f"; the lake takes {', '.join(datasets.TRIP_TYPES)}")
 
 
 LEFTOVER_SECONDS = 24 * 3600  # a file handed over between processes (Airflow's tasks) waits at most this long
