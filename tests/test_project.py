@@ -484,3 +484,20 @@ def test_week7_homework_reads_the_dashboard(built, trips, settings, write_answer
     assert [g.correct for g in homework.grade(7, write_answers(wrong), settings)] == [True, True, False]
     not_run = homework.grade(7, write_answers(expected), settings.replace(home=tmp_path / "fresh"))
     assert all("cannot check yet" in g.note and "notebook 02" in g.note for g in not_run)
+
+
+def test_a_warehouse_held_by_another_process_is_one_clear_line(tmp_path):
+    """`zoomcamp project run` while a notebook held the DuckDB file: DuckDB's lock error came as a traceback."""
+    from zoomcamp.project import ProjectError, connect_duckdb
+
+    path = tmp_path / "warehouse.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys; con = duckdb.connect({str(path)!r}); "
+                               "print('holding', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(ProjectError, match=rf"the warehouse .* is in use by another program \(PID {holder.pid}\)"):
+            connect_duckdb(path)
+    finally:
+        holder.communicate("")
+    connect_duckdb(path).close()  # free again

@@ -61,6 +61,23 @@ class ProjectError(CourseError, RuntimeError):
     pass
 
 
+def connect_duckdb(path: Path, *, read_only: bool = False):
+    """A DuckDB connection to the warehouse file; another process holding it (a notebook's connection, a second
+    `zoomcamp project run`) is one line saying so, not DuckDB's traceback."""
+    import duckdb
+
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        holder = re.search(r"\(PID (\d+)\)", str(exc))
+        raise ProjectError(f"the warehouse {path} is in use by another program"
+                           + (f" (PID {holder[1]})" if holder else "")
+                           + ": close it (a notebook's DuckDB connection, another `zoomcamp project run`) and run "
+                           "this again") from None
+
+
 # --- where things are -----------------------------------------------------------------------------------------------
 
 def dbt_settings(settings: Settings | None = None) -> Settings:
@@ -136,7 +153,7 @@ class _DuckDB:
         if not self.path.is_file():
             raise ProjectError(f"the project's warehouse ({self.path}) does not exist yet: "
                                "run `zoomcamp project run` first")
-        with contextlib.closing(duckdb.connect(str(self.path), read_only=True)) as con:
+        with contextlib.closing(connect_duckdb(self.path, read_only=True)) as con:
             try:
                 return con.execute(sql).df()
             except duckdb.CatalogException as exc:
@@ -144,10 +161,8 @@ class _DuckDB:
                                    "run `zoomcamp project run` first") from None
 
     def execute(self, statements: list[str]) -> None:
-        import duckdb
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.closing(duckdb.connect(str(self.path))) as con:
+        with contextlib.closing(connect_duckdb(self.path)) as con:
             for statement in statements:
                 con.execute(statement)
 
@@ -304,12 +319,11 @@ def _raw_ddl(kind: str) -> str:
 def _load_duckdb(months: list[Month], kinds: list[str], lake, settings: Settings) -> list[Loaded]:
     """dbt's copy of the raw tables, each month replaced in one transaction (readers see the old month or the new
     one), rows sorted by pickup time and zone: DuckDB keeps min/max per row group, so filters on them skip groups."""
-    import duckdb
 
     path = warehouse_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     loaded = []
-    with contextlib.closing(duckdb.connect(str(path))) as con:
+    with contextlib.closing(connect_duckdb(path)) as con:
         lake.duckdb(con)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
         for kind in KINDS:  # both tables always exist (dbt reads both), empty until a month is loaded
