@@ -71,6 +71,8 @@ def data_sample(
     parsed = parse_months(months)
     for kind in types:  # validate everything before writing anything
         datasets.trip_file_name(kind, parsed[0])
+    # Rows given here are the student's choice, kept by later implicit uses (lake ingest, notebooks).
+    rows = get_settings().sample_rows if rows is None else rows
     paths = datasets.write_sample_lookups() + datasets.write_sample_trips(types, parsed, rows=rows, seed=seed)
     if not quiet:
         table = Table("file", "size", title=f"sample data in {datasets.sample_dir()}")
