@@ -201,3 +201,10 @@ def test_reset_leaves_a_clean_stack_and_keeps_the_data(scratch_home, settings):
         assert refused.returncode == 1
     finally:
         stack.down(settings=scratch)
+
+
+def test_week_1_says_how_many_services_the_stack_starts():
+    """Notebook 01 said the stack starts two services; it starts every default one."""
+    numbers = {2: "two", 3: "three", 4: "four", 5: "five"}
+    text = (ROOT / "week_1_basics" / "01_data_and_stack.py").read_text()
+    assert f"the course's {numbers[len(stack.DEFAULT_SERVICES)]} local services" in text
