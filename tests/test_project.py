@@ -501,3 +501,29 @@ def test_a_warehouse_held_by_another_process_is_one_clear_line(tmp_path):
     finally:
         holder.communicate("")
     connect_duckdb(path).close()  # free again
+
+
+def test_sigterm_stops_the_dashboard_and_its_streamlit(settings):
+    """SIGTERM to `zoomcamp project dashboard` used to leave its Streamlit child serving on the port."""
+    port = free_port()
+    log = settings.home / f"dashboard-term-{port}.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([ZOOMCAMP, "project", "dashboard", "--port", str(port)], stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)  # to the command only, as a process manager would
+        process.wait(timeout=30)
+        children = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, text=True).stdout.split()
+        assert children == [], f"left running: {children}"
+    finally:
+        if subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True).returncode == 0:
+            os.killpg(process.pid, signal.SIGKILL)  # whatever this test's session left

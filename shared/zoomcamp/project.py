@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -623,7 +625,24 @@ def dashboard(port: int = 8501, *, address: str = "127.0.0.1", app: Path = APP) 
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
                "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--client.toolbarMode", "viewer"]
-    return subprocess.call(command, cwd=project_root())
+    process = subprocess.Popen(command, cwd=project_root())
+    # SIGTERM (a process manager, `kill`) stopped this process and left Streamlit on the port: pass it on.
+    # (Ctrl-C reaches both already: they share the terminal's process group.)
+    forward = signal.getsignal(signal.SIGTERM)
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        signal.signal(signal.SIGTERM, lambda signum, frame: process.send_signal(signum))
+    try:
+        return process.wait()
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, forward)
+        if process.poll() is None:  # an exception here (Ctrl-C): Streamlit goes too
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 
