@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -225,3 +227,13 @@ def test_the_revenue_job_says_in_one_line_that_the_lake_is_missing(tmp_path, mon
     message = capsys.readouterr().err.strip().splitlines()
     assert len(message) == 1 and "--green LAKE/green: no such file or folder" in message[0]
     assert "zoomcamp lake ingest green 2021-01" in message[0]
+
+
+def test_a_new_session_prints_nothing_on_stderr(settings):
+    """A notebook's first Spark cell showed the JVM's start-up warnings in a red stderr box."""
+    code = "from zoomcamp import spark\ns = spark.session('quiet')\nprint(s.range(3).count())\ns.stop()\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "3" and result.stderr == ""
+    logs = sorted((settings.home / "spark" / "logs").glob("driver-*.log"), key=lambda p: p.stat().st_mtime)
+    assert "log4j" in logs[-1].read_text()  # kept, for whoever needs them
