@@ -109,13 +109,18 @@ def test_doctor_fails_without_postgresql(tmp_path):
 def test_ingest_refuses_a_file_that_is_not_parquet_a_folder_and_a_bad_table_name_in_one_line(tmp_path):
     fake = tmp_path / "yellow_tripdata_2021-01.parquet"
     fake.write_text("<html>not found</html>")  # what a failed download often leaves
-    cases = [((str(fake), "--table", "t_fake"), "yellow_tripdata_2021-01.parquet: not a readable parquet file"),
-             ((str(tmp_path), "--table", "t_fake"), "a folder, not a file"),
-             ((str(fake), "--table", 'x"; drop'), "--table 'x\"; drop': use letters, digits and _")]
-    for args, message in cases:
-        result = run("ingest", "postgres", *args)
-        assert result.returncode == 2, result.stderr
-        assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    result = run("ingest", "postgres", str(fake), "--table", "t_fake")
+    assert result.returncode == 2, result.stderr
+    assert "yellow_tripdata_2021-01.parquet: not a readable parquet file" in result.stderr
+    assert "Traceback" not in result.stderr
+    from zoomcamp.errors import CourseError
+    from zoomcamp.ingest import to_postgres
+
+    # The same kind of one-line error (a CourseError: the CLI's exit 2), in process: two CLI starts fewer.
+    with pytest.raises(CourseError, match="a folder, not a file"):
+        to_postgres(tmp_path, "t_fake", progress=False)
+    with pytest.raises(CourseError, match="use letters, digits and _"):
+        to_postgres(fake, 'x"; drop', progress=False)
 
 
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
