@@ -30,8 +30,11 @@ $(STAMP): pyproject.toml requirements-lock.txt
 
 lab: setup  ## start the local stack and open JupyterLab on the course
 	$(BIN)/zoomcamp stack up
-	@# No display: don't try to open a browser (the URL is printed). Containers often run as root.
+	@# No display: don't try to open a browser (the URL is printed, and opens week 1's first notebook). Containers
+	@# often run as root. The venv comes first on PATH: `zoomcamp` works in JupyterLab's terminals, as the READMEs say.
+	PATH="$(CURDIR)/.venv/bin:$$PATH" VIRTUAL_ENV="$(CURDIR)/.venv" \
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --ServerApp.root_dir=$(CURDIR) \
+		--LabApp.default_url=/lab/tree/week_1_basics/01_data_and_stack.ipynb \
 		$$( [ -n "$$DISPLAY$$BROWSER" ] || echo --no-browser ) $$( [ "$$(id -u)" != 0 ] || echo --allow-root ) \
 		week_1_basics/01_data_and_stack.ipynb
 

@@ -7,10 +7,14 @@ forbids scripts altogether. Built by :func:`create_app` from a :class:`~registra
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import math
 import re
+import secrets
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -28,11 +32,13 @@ from .config import PASSWORD_HINT, Config, RegistrationError
 from .security import (
     CSRF_COOKIE,
     CSRF_FIELD,
+    PROXY_HEADER,
     SESSION_COOKIE,
     SESSION_SECONDS,
     RateLimiter,
     SecurityHeaders,
     Signer,
+    TrustedProxy,
     verify_password,
 )
 from .store import EXPORT_COLUMNS, Store, safe_url
@@ -40,6 +46,11 @@ from .store import EXPORT_COLUMNS, Store, safe_url
 HERE = Path(__file__).parent
 MAX_FORM_BYTES = 16 * 1024  # the whole form is well under 2 kB
 PER_PAGE = 50
+# Password checks at once (scrypt: 128 MiB each) and how long a login waits for a turn before "busy" (503).
+HASH_SLOTS = 2
+HASH_WAIT_SECONDS = 10.0
+# The most a request's line and headers may take (h11's limit; uvicorn's httptools parser has none).
+MAX_HEADER_BYTES = 32 * 1024
 _COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{43}")  # what Signer.new_csrf_cookie makes
 
 
@@ -88,19 +99,23 @@ def csv_cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def create_app(config: Config) -> FastAPI:
-    """The app, its database migrated to the newest schema (rows kept)."""
+def create_app(config: Config, *, proxy_secret: str | None = None) -> FastAPI:
+    """The app, its database migrated to the newest schema (rows kept). With ``proxy_secret`` (``--behind-proxy``),
+    ``X-Forwarded-For``/``-Proto`` count only on requests that carry it (see :class:`TrustedProxy`)."""
     store = Store(config.database_url)
     store.migrate()
     signer = Signer(config.secret_key())
     submit_limit = RateLimiter(config.rate_limit)
     login_limit = RateLimiter(config.login_rate_limit)
+    hash_slots = threading.BoundedSemaphore(HASH_SLOTS)
     templates = _templates()
     templates.globals["cohort_options"] = [(cohort, cohort) for cohort in config.cohorts]
 
     app = FastAPI(title="Zoomcamp registration", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config, app.state.store = config, store
     app.add_middleware(SecurityHeaders)
+    if proxy_secret:
+        app.add_middleware(TrustedProxy, secret=proxy_secret)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     # Helpers ----------------------------------------------------------------------------------------------
@@ -147,9 +162,30 @@ def create_app(config: Config) -> FastAPI:
                        f"Too many submissions from your address. Wait {seconds} seconds and try again.",
                        headers={"Retry-After": str(seconds)})
 
-    def logged_in(request: Request) -> bool:
-        return bool(config.password_hash) and signer.session_ok(config.password_hash,
-                                                                request.cookies.get(SESSION_COOKIE))
+    def session_id(request: Request) -> str | None:
+        """The id in a well-formed, signed, unexpired instructor cookie (anything else: None, never an error)."""
+        if not config.password_hash:
+            return None
+        return signer.session_id(config.password_hash, request.cookies.get(SESSION_COOKIE))
+
+    async def logged_in(request: Request) -> bool:
+        """A signed cookie whose session is still open on the server (logging out closes it for good)."""
+        sid = session_id(request)
+        return sid is not None and await run_in_threadpool(store.session_open, sid)
+
+    async def hashing_slot() -> bool:
+        """Wait (without holding a thread) for one of the few password-hashing slots: each scrypt takes 128 MiB,
+        so 30 logins at once would otherwise take 4 GB. False after HASH_WAIT_SECONDS."""
+        deadline = time.monotonic() + HASH_WAIT_SECONDS
+        while not hash_slots.acquire(blocking=False):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    def checked_search(q: str) -> str | None:
+        """The search text, or None when it holds a character no database column can (NUL)."""
+        return None if "\x00" in q else q[:100]
 
     def instructor_off(request: Request) -> HTMLResponse:
         return message(request, 503, "The instructor page is not set up",
@@ -188,9 +224,11 @@ def create_app(config: Config) -> FastAPI:
     async def instructor(request: Request, q: str = "", page_number: int = Query(1, alias="page")):
         if not config.password_hash:
             return instructor_off(request)
-        if not logged_in(request):
+        if not await logged_in(request):
             return page(request, "login.html", error=None)
-        q = q[:100]
+        if (q := checked_search(q)) is None:
+            return message(request, 400, "Search not run", "The search text holds a NUL character; remove it.",
+                           link=("/instructor", "Back"))
         page_number = max(1, min(page_number, 100_000))
         rows, total = await run_in_threadpool(store.search, q, page_number, PER_PAGE)
         counts = await run_in_threadpool(store.counts)
@@ -214,11 +252,21 @@ def create_app(config: Config) -> FastAPI:
             form = await posted_form(request)
         except BadForm as exc:
             return message(request, exc.status, "Not logged in", exc.message, link=("/instructor", "Log in again"))
-        if not await run_in_threadpool(verify_password, form.get("password", ""), config.password_hash):
+        if not await hashing_slot():
+            return message(request, 503, "Busy", "Too many logins at once. Wait a few seconds and try again.",
+                           link=("/instructor", "Log in again"), headers={"Retry-After": "5"})
+        try:
+            right = await run_in_threadpool(verify_password, form.get("password", ""), config.password_hash)
+        finally:
+            hash_slots.release()
+        if not right:
             return page(request, "login.html", 401, error="Wrong password.")
+        sid = secrets.token_urlsafe(24)
+        await run_in_threadpool(store.open_session, sid, SESSION_SECONDS)
         response = RedirectResponse("/instructor", status_code=303)
-        response.set_cookie(SESSION_COOKIE, signer.session_cookie(config.password_hash), max_age=SESSION_SECONDS,
-                            path="/instructor", httponly=True, samesite="strict", secure=secure(request))
+        response.set_cookie(SESSION_COOKIE, signer.session_cookie(config.password_hash, session_id=sid),
+                            max_age=SESSION_SECONDS, path="/instructor", httponly=True, samesite="strict",
+                            secure=secure(request))
         return response
 
     @app.post("/instructor/logout")
@@ -227,6 +275,8 @@ def create_app(config: Config) -> FastAPI:
             await posted_form(request)
         except BadForm as exc:
             return message(request, exc.status, "Not logged out", exc.message, link=("/instructor", "Back"))
+        if (sid := session_id(request)) is not None:
+            await run_in_threadpool(store.close_session, sid)  # the cookie, even if kept, opens nothing now
         response = RedirectResponse("/instructor", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/instructor", httponly=True, samesite="strict",
                                secure=secure(request))
@@ -236,9 +286,12 @@ def create_app(config: Config) -> FastAPI:
     async def export(request: Request, q: str = ""):
         if not config.password_hash:
             return instructor_off(request)
-        if not logged_in(request):
+        if not await logged_in(request):
             return RedirectResponse("/instructor", status_code=303)
-        rows = await run_in_threadpool(store.export_rows, q[:100])
+        if (q := checked_search(q)) is None:
+            return message(request, 400, "Export not made", "The search text holds a NUL character; remove it.",
+                           link=("/instructor", "Back"))
+        rows = await run_in_threadpool(store.export_rows, q)
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(EXPORT_COLUMNS)
@@ -273,11 +326,18 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, rate_limit: int | None =
     config = Config.from_settings(settings, **overrides)
     if not port_is_free(port, host):
         raise RegistrationError(f"port {port} on {host} is in use by another program: choose another with --port")
-    app = create_app(config)
+    app = create_app(config, proxy_secret=config.proxy_secret() if behind_proxy else None)
     announce(f"registration form: http://{host}:{port}/  (database: {safe_url(config.database_url)})")
     announce(f"instructor page:   http://{host}:{port}/instructor  "
              + ("(password set)" if config.password_hash else f"(off: {PASSWORD_HINT})"))
+    if behind_proxy:
+        announce(f"behind a proxy: X-Forwarded-For counts only with the header {PROXY_HEADER}: <the text in "
+                 f"{config.folder / 'proxy_secret'}> (nginx: proxy_set_header {PROXY_HEADER} ...;)")
     if host not in ("127.0.0.1", "localhost", "::1"):
         announce("note: serving beyond this machine; put it behind HTTPS (cookies are only marked Secure there)")
-    uvicorn.run(app, host=host, port=port, proxy_headers=behind_proxy, forwarded_allow_ips="127.0.0.1",
-                server_header=False, log_level="info")
+    # h11, not httptools: h11 refuses a request whose line and headers exceed MAX_HEADER_BYTES (httptools took a
+    # 64 MB header, and four 256 MB ones took the server to 1.5 GB).
+    # uvicorn's own proxy headers stay off: they trust X-Forwarded-For from any process on 127.0.0.1, so a client
+    # that reached the app directly chose its own rate-limit key. TrustedProxy asks for the proxy's secret.
+    uvicorn.run(app, host=host, port=port, proxy_headers=False,
+                server_header=False, log_level="info", http="h11", h11_max_incomplete_event_size=MAX_HEADER_BYTES)

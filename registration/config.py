@@ -55,14 +55,22 @@ class Config:
                      password_hash=s.registration_password_hash or None, rate_limit=s.registration_rate_limit)
         return replace(config, **overrides) if overrides else config
 
+    def proxy_secret(self) -> str:
+        """What the reverse proxy sends in ``X-Zoomcamp-Proxy`` (``--behind-proxy``): made once, kept in
+        <folder>/proxy_secret (owner-only)."""
+        return self._secret_file("proxy_secret").decode()
+
     def secret_key(self) -> bytes:
         """The key that signs CSRF tokens and the instructor's cookie: made once, kept in <folder>/secret_key
         (owner-only), so sessions and open forms survive a restart."""
-        path = self.folder / "secret_key"
+        return self._secret_file("secret_key")
+
+    def _secret_file(self, name: str) -> bytes:
+        path = self.folder / name
         if not path.exists():
             self.folder.mkdir(parents=True, exist_ok=True)
             # Written aside, then linked into place: two apps starting together end up with the same key.
-            tmp = self.folder / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+            tmp = self.folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -26,6 +27,8 @@ CSRF_COOKIE = "zc_csrf"
 CSRF_FIELD = "csrf_token"
 SESSION_COOKIE = "zc_instructor"
 SESSION_SECONDS = 8 * 3600
+# expiry (ASCII digits only: str.isdigit() also accepts "²", which int() refuses), session id, signature
+_SESSION_COOKIE = re.compile(r"([0-9]{1,12})\.([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{43})")
 
 # No scripts at all, styles from our own stylesheet only, forms post back here only, never framed.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -114,17 +117,29 @@ class Signer:
     def csrf_ok(self, cookie: str | None, token: str | None) -> bool:
         return bool(cookie and token) and self.check("csrf", cookie, token)
 
-    # The instructor's session: an expiry time signed together with the password hash, so changing the
-    # password logs every session out.
-    def session_cookie(self, password_hash: str, now: float | None = None) -> str:
+    # The instructor's session: a random id and an expiry time, signed together with the password hash (changing
+    # the password logs every session out). The id is also kept on the server (Store.open_session) so that
+    # logging out ends the session for good.
+    def session_cookie(self, password_hash: str, now: float | None = None, session_id: str | None = None) -> str:
         expires = int((now or time.time()) + SESSION_SECONDS)
-        return f"{expires}.{self.sign('instructor', f'{expires}|{password_hash}')}"
+        session_id = session_id or secrets.token_urlsafe(24)
+        return f"{expires}.{session_id}.{self.sign('instructor', f'{expires}|{session_id}|{password_hash}')}"
+
+    def session_id(self, password_hash: str, cookie: str | None, now: float | None = None) -> str | None:
+        """The session id of a cookie this app signed and that has not expired; None for anything else (whatever
+        bytes the cookie holds)."""
+        match = _SESSION_COOKIE.fullmatch(cookie or "")
+        if not match:
+            return None
+        expires, session_id, signature = match.groups()
+        if int(expires) < (now or time.time()):
+            return None
+        if not self.check("instructor", f"{expires}|{session_id}|{password_hash}", signature):
+            return None
+        return session_id
 
     def session_ok(self, password_hash: str, cookie: str | None, now: float | None = None) -> bool:
-        expires, _, signature = (cookie or "").partition(".")
-        if not expires.isdigit() or int(expires) < (now or time.time()):
-            return False
-        return self.check("instructor", f"{expires}|{password_hash}", signature)
+        return self.session_id(password_hash, cookie, now) is not None
 
 
 # --- rate limiting -----------------------------------------------------------------------------------
@@ -184,3 +199,34 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+# --- a reverse proxy's headers ------------------------------------------------------------------------
+
+PROXY_HEADER = "X-Zoomcamp-Proxy"
+
+
+class TrustedProxy:
+    """ASGI middleware for ``--behind-proxy``: a request carrying ``X-Zoomcamp-Proxy: <secret>`` came through the
+    proxy, so its client address is the last ``X-Forwarded-For`` entry (the one the proxy added) and its scheme
+    ``X-Forwarded-Proto``. Without the secret those headers are ignored: a client that reaches the app directly
+    (another user of the machine, say) is known by its own address and cannot choose its rate-limit key."""
+
+    def __init__(self, app, secret: str):
+        self.app, self.secret = app, secret.encode()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            headers = scope["headers"]
+            given = [v for k, v in headers if k == PROXY_HEADER.lower().encode()]
+            if len(given) == 1 and hmac.compare_digest(given[0], self.secret):
+                forwarded = b",".join(v for k, v in headers if k == b"x-forwarded-for").decode("latin-1")
+                client = forwarded.rsplit(",", 1)[-1].strip()
+                proto = next((v.decode("latin-1").strip() for k, v in headers if k == b"x-forwarded-proto"), "")
+                scope = dict(scope)
+                if client:
+                    scope["client"] = (client, 0)
+                if proto in ("http", "https"):
+                    scope["scheme"] = proto
+            scope = {**scope, "headers": [(k, v) for k, v in headers if k != PROXY_HEADER.lower().encode()]}
+        await self.app(scope, receive, send)

@@ -7,9 +7,11 @@ in the same millisecond: the database refuses the second insert and the app says
 
 from __future__ import annotations
 
+import hashlib
+import os
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -52,6 +54,14 @@ class Registration(Base):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
 
+class InstructorSession(Base):
+    """A logged-in instructor (migration 0003): the cookie's session id, hashed; logout deletes the row."""
+    __tablename__ = "instructor_sessions"
+
+    id_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
 EXPORT_COLUMNS = ("reference", "created_at", "name", "email", "country", "timezone", "experience", "role", "cloud",
                   "heard_from", "cohort")
 
@@ -68,6 +78,21 @@ def safe_url(url: str) -> str:
         return "<not a database URL>"
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (it holds every registrant's name and email), and close
+    one made before that. SQLite gives its ``-wal`` and ``-shm`` files the database file's mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+                 path.with_name(path.name + "-journal")):
+        try:
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+        except FileNotFoundError:
+            pass
+
+
 def make_engine(url: str) -> sa.Engine:
     try:
         parsed = sa.make_url(url)
@@ -77,7 +102,7 @@ def make_engine(url: str) -> sa.Engine:
             "postgresql+psycopg2://user:password@127.0.0.1:5432/registration)") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(parsed.database))
         # Writers wait for each other (up to 30 s) instead of failing with "database is locked".
         engine = sa.create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False},
                                   pool_size=10, max_overflow=20)
@@ -154,6 +179,33 @@ class Store:
                 if self.is_registered(sub.email_normalized):
                     return None
         raise RuntimeError("could not store the registration (reference clashes); try again")
+
+    # The instructor's sessions ------------------------------------------------------------------------
+    @staticmethod
+    def _session_key(session_id: str) -> str:
+        return hashlib.sha256(session_id.encode()).hexdigest()
+
+    def open_session(self, session_id: str, seconds: int) -> None:
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(InstructorSession).where(InstructorSession.expires_at < now))  # old ones go
+            conn.execute(sa.insert(InstructorSession).values(id_hash=self._session_key(session_id),
+                                                             expires_at=now + timedelta(seconds=seconds)))
+
+    def session_open(self, session_id: str) -> bool:
+        with self.engine.connect() as conn:
+            expires = conn.execute(sa.select(InstructorSession.expires_at).where(
+                InstructorSession.id_hash == self._session_key(session_id))).scalar_one_or_none()
+        if expires is None:
+            return False
+        if expires.tzinfo is None:  # SQLite gives naive datetimes back
+            expires = expires.replace(tzinfo=UTC)
+        return expires > datetime.now(UTC)
+
+    def close_session(self, session_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(InstructorSession).where(
+                InstructorSession.id_hash == self._session_key(session_id)))
 
     # Reads -----------------------------------------------------------------------------------------------
     def is_registered(self, email_normalized: str) -> bool:

@@ -72,12 +72,18 @@ def test_data_sample_writes_the_files(tmp_path):
     ("args", "message"),
     [
         (("data", "sample", "-t", "purple"), "unknown taxi type 'purple'"),
-        (("data", "sample", "-m", "2021-13"), "'2021-13' is not a month"),
-        (("data", "download", "yellow", "21-01"), "'21-01' is not a month"),
+        (("data", "sample", "-m", "2021-13"), "'2021-13' is not a month: write it YYYY-MM"),
+        (("data", "download", "yellow", "21-01"), "'21-01' is not a month: write it YYYY-MM"),
+        (("data", "download", "yellow", "2021-1"), "'2021-1' is not a month: write it YYYY-MM, e.g. 2021-01"),
+        (("data", "download", "yellow", "2008-12"), "'2008-12' is not a month the TLC publishes: its trip records "
+                                                    "start in 2009-01"),
         (("data", "download", "purple", "2021-01"), "unknown taxi type 'purple'"),
         (("data", "path", "purple", "2021-01"), "unknown taxi type 'purple'"),
         (("lake", "upload", "nope.parquet", "--to", "gs://dez-homework"), "no such file: nope.parquet"),
         (("warehouse", "run", "nope.sql"), "nope.sql: no such file"),
+        (("lake", "ingest", "yelow", "2021-01"), "unknown taxi type 'yelow' (did you mean yellow?); the lake takes "
+                                                 "yellow, green, fhv, fhvhv"),
+        (("lake", "ingest", "zones", "2021-01"), "the lake takes yellow, green, fhv, fhvhv"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, message):
@@ -123,3 +129,39 @@ def test_doctor_passes_on_this_machine():
 def test_doctor_fails_without_postgresql(tmp_path):
     result = run("doctor", ZOOMCAMP_POSTGRES_BIN=str(tmp_path), ZOOMCAMP_HOME=str(tmp_path))
     assert result.returncode == 1 and "FAIL" in result.stdout
+
+
+def test_ingest_refuses_a_file_that_is_not_parquet_a_folder_and_a_bad_table_name_in_one_line(tmp_path):
+    fake = tmp_path / "yellow_tripdata_2021-01.parquet"
+    fake.write_text("<html>not found</html>")  # what a failed download often leaves
+    result = run("ingest", "postgres", str(fake), "--table", "t_fake")
+    assert result.returncode == 2, result.stderr
+    assert "yellow_tripdata_2021-01.parquet: not a readable parquet file" in result.stderr
+    assert "Traceback" not in result.stderr
+    from zoomcamp.errors import CourseError
+    from zoomcamp.ingest import to_postgres
+
+    # The same kind of one-line error (a CourseError: the CLI's exit 2), in process: two CLI starts fewer.
+    with pytest.raises(CourseError, match="a folder, not a file"):
+        to_postgres(tmp_path, "t_fake", progress=False)
+    with pytest.raises(CourseError, match="use letters, digits and _"):
+        to_postgres(fake, 'x"; drop', progress=False)
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
+    import signal
+    import time
+
+    process = subprocess.Popen([ZOOMCAMP, "data", "sample", "--rows", "3000000", "-m", "2021-01", "-t", "yellow"],
+                               env={**os.environ, "ZOOMCAMP_HOME": str(tmp_path)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    lookups = tmp_path / "data" / "sample" / "taxi_zone_lookup.csv"
+    deadline = time.monotonic() + 60
+    while not lookups.exists() and time.monotonic() < deadline:  # the trips are being generated now
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines() == ["interrupted: the step under way was rolled back or left as it was; run "
+                                           "the command again to finish"]
+    assert not list((tmp_path / "data" / "sample").glob("yellow_*"))  # no half-written month

@@ -95,6 +95,18 @@ def test_week1_homework_is_graded_on_the_students_own_data(week1_tables, write_a
     assert result.returncode == 1 and "score: 2/5" in result.stdout
     assert str(expected["q1"]) not in result.stdout.split("q1", 1)[1].splitlines()[0]  # no spoilers
 
+    # A right date in another format gets a hint, not a bare ✗; an unknown key is named, not ignored.
+    day = expected["q2"]
+    other = dict(expected, q2=f"{day.day:02d}/{day.month:02d}/{day.year}", q6=12)
+    grades = {g.question: g for g in homework.grade(1, write_answers(other, "other.yaml"))}
+    assert not grades["q2"].correct and grades["q2"].note == "write dates as YYYY-MM-DD, e.g. 2021-01-15"
+    assert not grades["q6"].correct and grades["q6"].note == "not a question of week 1 (its questions: q1, q2, q3, " \
+                                                              "q4, q5)"
+    result = subprocess.run([ZOOMCAMP, "homework", "check", "1", "--answers", str(good.with_name("other.yaml"))],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "score: 4/5" in result.stdout and "YYYY-MM-DD" in result.stdout
+    assert "not a question of week 1" in result.stdout
+
 
 def test_week2_homework_reads_the_lake(settings, write_answers):
     lake = Lake(settings)
@@ -118,17 +130,22 @@ def test_homework_errors_are_clear(tmp_path):
     assert result.returncode == 2 and "no homework yet" in result.stderr
 
 
-def test_run_week_1_executes_every_notebook_records_progress_and_writes_html(settings, tmp_path):
+def test_run_week_1_executes_every_notebook_writes_html_and_leaves_the_students_progress(settings, tmp_path):
     course.progress_file(settings).unlink(missing_ok=True)  # the session's home may hold an earlier run's progress
+    first = course.notebook_id(course.notebooks(1)[0])
+    course.record(first)  # the student ran the first notebook
     sources = {p: p.read_bytes() for p in course.notebooks(1)}
     runs = course.run_week(1, html_dir=tmp_path, progress_bar=False)
     assert [r.notebook for r in runs] == [course.notebook_id(p) for p in course.notebooks(1)]
     assert all(r.html.is_file() and r.html.stat().st_size > 10_000 for r in runs)
+    assert all(f"<title>{r.html.stem}</title>" in r.html.read_text() for r in runs)  # not "Notebook"
+    # An instructor's run marks nothing as done: the student's progress is what the student ran.
     week1 = next(w for w in course.progress() if w.week == 1)
-    assert week1.todo == [] and len(week1.done) == len(course.notebooks(1))
+    assert week1.done == [first] and len(week1.todo) == len(course.notebooks(1)) - 1
+    assert "ZOOMCAMP_INSTRUCTOR_RUN" not in os.environ
     assert all(p.read_bytes() == content for p, content in sources.items())  # the committed files are untouched
     shown = subprocess.run([ZOOMCAMP, "progress"], capture_output=True, text=True).stdout
-    assert "week_1_basics" in shown and "6/6" in shown and "next:" in shown
+    assert "week_1_basics" in shown and "1/6" in shown and "next:" in shown
 
 
 def test_run_stops_at_the_first_failure_with_the_cell_and_error(tmp_path, monkeypatch):
@@ -187,3 +204,10 @@ def test_reset_leaves_a_clean_stack_and_keeps_the_data(scratch_home, settings):
         assert refused.returncode == 1
     finally:
         stack.down(settings=scratch)
+
+
+def test_week_1_says_how_many_services_the_stack_starts():
+    """Notebook 01 said the stack starts two services; it starts every default one."""
+    numbers = {2: "two", 3: "three", 4: "four", 5: "five"}
+    text = (ROOT / "week_1_basics" / "01_data_and_stack.py").read_text()
+    assert f"the course's {numbers[len(stack.DEFAULT_SERVICES)]} local services" in text

@@ -30,7 +30,9 @@ def test_make_lab_serves_the_course():
             if not line and lab.poll() is not None:
                 break
             output += line
-            match = re.search(rf"http://127\.0\.0\.1:{port}/lab\?token=(\w+)", line)
+            # The printed URL opens week 1's first notebook, not the Launcher.
+            match = re.search(rf"http://127\.0\.0\.1:{port}/lab/tree/week_1_basics/01_data_and_stack\.ipynb"
+                              r"\?token=(\w+)", line)
             if match:
                 url = match
         assert url, f"JupyterLab did not print its URL:\n{output[-3000:]}"
@@ -44,6 +46,13 @@ def test_make_lab_serves_the_course():
                 time.sleep(0.5)
         assert {"01_data_and_stack.ipynb", "02_postgres_ingest.ipynb", "README.md"} <= names
         assert "--no-browser" in output  # no display here: no browser is opened
+        # JupyterLab's terminals inherit the server's PATH: the venv first, so `zoomcamp stack up` works there.
+        server = subprocess.run(["pgrep", "-s", str(lab.pid), "-f", "jupyter-lab|jupyter lab"], capture_output=True,
+                                text=True).stdout.split()
+        assert server, "no JupyterLab process in the session"
+        environ = Path(f"/proc/{server[0]}/environ").read_bytes().split(b"\0")
+        path = next(v for v in environ if v.startswith(b"PATH=")).decode()[5:]
+        assert path.split(":")[0] == str(ROOT / ".venv" / "bin")
         assert all(s.running for s in stack.status(stack.DEFAULT_SERVICES))  # Kafka Connect starts on demand
     finally:
         os.killpg(lab.pid, signal.SIGTERM)

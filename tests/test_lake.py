@@ -202,3 +202,48 @@ def test_an_upload_killed_half_way_leaves_a_correct_lake(where, settings, tmp_pa
     assert lake.dataset("yellow").count_rows() == 2 * first.rows
     if where == "bucket":
         lake.fs.rm(lake.root, recursive=True)
+
+
+# Killed (SIGKILL) after the month's new file is in place and before its manifest is written.
+KILLED_BEFORE_MANIFEST = textwrap.dedent("""
+    import os, signal, sys
+    from zoomcamp.lake import Lake
+    lake = Lake(url=sys.argv[1])
+    real_open = lake.fs.open
+
+    def dying_open(path, mode="rb", *args, **kwargs):
+        if "_manifests" in str(path) and "w" in mode:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_open(path, mode, *args, **kwargs)
+
+    lake.fs.open = dying_open
+    lake.ingest("yellow", sys.argv[2], progress=False)
+""")
+
+
+def test_a_run_killed_before_its_manifest_leaves_a_present_month_and_no_temp_files(settings, tmp_path):
+    url = str(tmp_path / "lake")
+    lake = Lake(settings, url=url)
+    source = lake.fetch("yellow", "2021-01")
+    parquet, bad = lake.convert(source, "yellow", "2021-01")
+    small = tmp_path / "small.parquet"
+    pq.write_table(pq.read_table(parquet).slice(0, 100), small)  # an earlier, smaller version of the month
+    parquet.unlink()
+    bad.unlink(missing_ok=True)
+    lake.publish(small, "yellow", "2021-01")
+    work = settings.home / "tmp"
+    before = set(work.iterdir())
+
+    killed = subprocess.run([sys.executable, "-c", KILLED_BEFORE_MANIFEST, url, "2021-01"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr
+    [state] = lake.check(["yellow"], ["2021-01"])
+    rows = datasets.read_csv(source).shape[0]
+    assert (state.state, state.rows) == ("present", rows), state  # the new file is whole: not "damaged"
+    left = set(work.iterdir()) - before
+    assert [p.name.split(".")[-1] for p in left] == ["parquet"]  # the killed run's temporary file
+
+    lake.ingest("yellow", ["2021-01"], progress=False)  # the next run removes them, and writes the manifest
+    assert not set(work.iterdir()) - before
+    [state] = lake.check(["yellow"], ["2021-01"])
+    assert (state.state, state.rows, state.expected_rows, state.detail) == ("present", rows, rows, "")

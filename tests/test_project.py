@@ -498,3 +498,46 @@ def test_week7_homework_reads_the_dashboard(built, trips, settings, write_answer
     assert [g.correct for g in homework.grade(7, write_answers(wrong), settings)] == [True, True, False]
     not_run = homework.grade(7, write_answers(expected), settings.replace(home=tmp_path / "fresh"))
     assert all("cannot check yet" in g.note and "notebook 02" in g.note for g in not_run)
+
+
+def test_a_warehouse_held_by_another_process_is_one_clear_line(tmp_path):
+    """`zoomcamp project run` while a notebook held the DuckDB file: DuckDB's lock error came as a traceback."""
+    from zoomcamp.project import ProjectError, connect_duckdb
+
+    path = tmp_path / "warehouse.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys; con = duckdb.connect({str(path)!r}); "
+                               "print('holding', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(ProjectError, match=rf"the warehouse .* is in use by another program \(PID {holder.pid}\)"):
+            connect_duckdb(path)
+    finally:
+        holder.communicate("")
+    connect_duckdb(path).close()  # free again
+
+
+def test_sigterm_stops_the_dashboard_and_its_streamlit(settings):
+    """SIGTERM to `zoomcamp project dashboard` used to leave its Streamlit child serving on the port."""
+    port = free_port()
+    log = settings.home / f"dashboard-term-{port}.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([ZOOMCAMP, "project", "dashboard", "--port", str(port)], stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)  # to the command only, as a process manager would
+        process.wait(timeout=30)
+        children = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, text=True).stdout.split()
+        assert children == [], f"left running: {children}"
+    finally:
+        if subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True).returncode == 0:
+            os.killpg(process.pid, signal.SIGKILL)  # whatever this test's session left

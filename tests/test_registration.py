@@ -245,6 +245,35 @@ def test_submissions_are_rate_limited_per_ip(make_client):
     assert len(rows(client)) == 3
 
 
+def test_behind_a_proxy_x_forwarded_for_counts_only_from_the_proxy(tmp_path):
+    """With --behind-proxy, a client that reaches the app directly used to pick its own rate-limit key."""
+    config = Config(database_url=f"sqlite:///{tmp_path / 'registration.db'}", folder=tmp_path, cohorts=("2026",),
+                    rate_limit=2)
+    secret = config.proxy_secret()
+    assert oct((tmp_path / "proxy_secret").stat().st_mode & 0o777) == oct(0o600)
+    client = TestClient(create_app(config, proxy_secret=secret))
+    try:
+        def post(n: int, **headers) -> int:
+            html = client.get("/").text
+            return client.post("/register", headers=headers, data={
+                "csrf_token": token(html), **VALID, "email": f"x{n}{len(headers)}@example.com"}).status_code
+
+        # Directly, with a different X-Forwarded-For each time: one client all the same.
+        direct = [post(i, **{"X-Forwarded-For": f"10.0.0.{i}"}) for i in range(3)]
+        assert direct == [201, 201, 429]
+        # A wrong secret is no proxy either.
+        assert post(9, **{"X-Forwarded-For": "10.0.1.9", "X-Zoomcamp-Proxy": "guess"}) == 429
+        # Through the proxy (the secret): each forwarded address is its own client, the last entry counts.
+        through = [post(i, **{"X-Forwarded-For": f"6.6.6.6, 10.0.2.{i}", "X-Zoomcamp-Proxy": secret})
+                   for i in range(3)]
+        assert through == [201, 201, 201]
+        spoofed_first_entry = [post(10 + i, **{"X-Forwarded-For": f"10.0.3.{i}, 10.0.2.0",
+                                               "X-Zoomcamp-Proxy": secret}) for i in range(2)]
+        assert spoofed_first_entry == [201, 429]  # 10.0.2.0 (what the proxy saw) had one before: its third is 429
+    finally:
+        client.app.state.store.close()
+
+
 def test_the_rate_limiter_slides_and_counts_each_address_apart():
     limiter = RateLimiter(2, window=60)
     assert [limiter.hit("a", now=t) for t in (0, 1)] == [0, 0]
@@ -333,12 +362,117 @@ def test_forged_or_expired_instructor_cookies_are_refused(client):
     stale = signer.session_cookie(password_hash(), now=1_000_000)
     other_key = Signer(b"y" * 64).session_cookie(password_hash())
     other_password = signer.session_cookie(hash_password("another long password", n=2**14))
-    for cookie in (stale, other_key, other_password, "9999999999.abc", "garbage"):
+    # A correctly signed cookie that no login opened on the server (a leaked key could make those) opens nothing.
+    never_opened = signer.session_cookie(password_hash())
+    for cookie in (stale, other_key, other_password, never_opened, "9999999999.abc", "garbage"):
         client.cookies.set("zc_instructor", cookie, path="/instructor")
         assert "Instructor login" in client.get("/instructor").text, cookie
         client.cookies.clear()
-    client.cookies.set("zc_instructor", signer.session_cookie(password_hash()), path="/instructor")
+    assert login(client).status_code == 303
     assert "Registrations" in client.get("/instructor").text
+
+
+@pytest.mark.parametrize("cookie", [
+    "²³.abc",  # str.isdigit() says yes, int() says no: this was a 500 with a traceback
+    "9" * 5000 + ".abc",  # more digits than int() converts
+    "1" * 12 + "." + "a" * 20 + "." + "é" * 43, "\u00b9.x.y", "...", ".", "-1.a.b", "1.a.b.c",
+])
+def test_a_malformed_instructor_cookie_is_the_login_page_not_an_error(client, cookie):
+    html = client.get("/instructor").text  # the CSRF cookie, for the logout below
+    # Sent as raw bytes (Latin-1, as servers read headers): "²" is the byte 0xb2 on the wire.
+    header = [(b"cookie", f"zc_csrf={client.cookies['zc_csrf']}; zc_instructor={cookie}".encode("latin-1", "replace"))]
+    response = client.get("/instructor", headers=header)
+    assert response.status_code == 200 and "Instructor login" in response.text
+    assert client.get("/instructor/export.csv", headers=header, follow_redirects=False).status_code == 303
+    logout = client.post("/instructor/logout", headers=header, data={"csrf_token": token(html)},
+                         follow_redirects=False)
+    assert logout.status_code == 303
+
+
+def test_logging_out_ends_the_session_even_for_a_copied_cookie(client):
+    submit(client)
+    assert login(client).status_code == 303
+    copied = client.cookies.get("zc_instructor")
+    assert "Registrations" in client.get("/instructor").text
+    html = client.get("/instructor").text
+    assert client.post("/instructor/logout", data={"csrf_token": token(html)}, follow_redirects=False
+                       ).status_code == 303
+    client.cookies.set("zc_instructor", copied, path="/instructor")  # as a thief who copied it would
+    assert "Instructor login" in client.get("/instructor").text
+    assert client.get("/instructor/export.csv", follow_redirects=False).status_code == 303
+    # Another login is a new session; the old cookie stays dead.
+    client.cookies.clear()
+    assert login(client).status_code == 303 and "Registrations" in client.get("/instructor").text
+    client.cookies.clear()
+    client.cookies.set("zc_instructor", copied, path="/instructor")
+    assert "Instructor login" in client.get("/instructor").text
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.stack)])
+def test_a_nul_byte_in_the_instructor_search_is_refused(make_client, tmp_path, kind):
+    url = f"sqlite:///{tmp_path / 'registration.db'}" if kind == "sqlite" else postgres_url("registration_test_nul")
+    client = make_client(database_url=url)
+    submit(client)
+    login(client)
+    for path in ("/instructor", "/instructor/export.csv"):
+        response = client.get(path, params={"q": "ada\x00"})
+        assert response.status_code == 400 and "NUL" in response.text, (path, response.status_code)
+    assert "Ada Lovelace" in client.get("/instructor", params={"q": "ada"}).text
+
+
+def test_at_most_two_password_checks_run_at_once(make_client, monkeypatch):
+    """30 parallel logins (scrypt: 128 MiB each, so 4 GB at once before) hash two at a time."""
+    import threading
+    import time as time_
+
+    import registration.app as app_module
+
+    running, most, lock = 0, 0, threading.Lock()
+    real = app_module.verify_password
+
+    def counting(password, stored):
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            time_.sleep(0.02)  # long enough for the threads to overlap
+            return real(password, stored)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(app_module, "verify_password", counting)
+    client = make_client(login_rate_limit=1000)
+    html = client.get("/instructor").text
+    csrf = token(html)
+
+    def attempt(i):
+        return client.post("/instructor/login", data={"csrf_token": csrf, "password": PASSWORD if i == 0 else "no"},
+                           follow_redirects=False).status_code
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(30) as pool:
+        statuses = list(pool.map(attempt, range(30)))
+    assert most == 2, most
+    assert sorted(statuses) == [303] + [401] * 29
+
+
+def test_the_sqlite_database_and_its_wal_are_private(make_client, tmp_path):
+    db_file = tmp_path / "registration.db"
+    client = make_client()
+    submit(client)
+    files = [db_file, tmp_path / "registration.db-wal", tmp_path / "registration.db-shm"]
+    assert all(f.exists() for f in files)
+    assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {f.name: "0o600" for f in files}
+    # A database made before this, world-readable, is closed when the app starts.
+    client.app.state.store.close()  # SQLite removes the -wal and -shm files with its last connection
+    db_file.chmod(0o644)
+    again = make_client()
+    submit(again, email="grace@example.com")
+    assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {f.name: "0o600" for f in files}
+    assert len(rows(again)) == 2
 
 
 def test_login_needs_a_csrf_token_and_is_rate_limited(client):
@@ -349,7 +483,7 @@ def test_login_needs_a_csrf_token_and_is_rate_limited(client):
 
 
 def test_health_reports_the_database_and_schema(client):
-    assert client.get("/health").json() == {"status": "ok", "database": "ok", "schema": "0002",
+    assert client.get("/health").json() == {"status": "ok", "database": "ok", "schema": "0003",
                                             "instructor_page": "on"}
 
 
@@ -437,7 +571,7 @@ def test_migrations_keep_the_rows(kind, tmp_path):
             [{"ref": f"ZC-OLD{i}", "name": f"Early {i}", "email": f"early{i}@example.com",
               "norm": f"early{i}@example.com", "at": "2025-11-01 10:00:00"} for i in range(3)])
     store.migrate()
-    assert store.revision() == "0002"
+    assert store.revision() == "0003"
     with store.engine.connect() as conn:
         kept = conn.execute(sa.text("SELECT reference, name, heard_from FROM registrations ORDER BY id")).all()
     assert [tuple(r) for r in kept] == [(f"ZC-OLD{i}", f"Early {i}", None) for i in range(3)]
@@ -467,5 +601,5 @@ def test_the_migrations_build_exactly_the_models(kind, tmp_path):
         from alembic import command
 
         command.downgrade(alembic_config(conn), "base")
-    assert "registrations" not in sa.inspect(store.engine).get_table_names()
+    assert not {"registrations", "instructor_sessions"} & set(sa.inspect(store.engine).get_table_names())
     store.close()

@@ -95,3 +95,40 @@ def test_a_busy_port_is_one_clear_line(tmp_path):
                                 text=True, timeout=60, env={**os.environ, "ZOOMCAMP_HOME": str(tmp_path)})
     assert result.returncode == 2 and f"port {port}" in result.stderr and "--port" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def _huge_header(port: int, megabytes: int) -> bytes:
+    """A GET whose one header is ``megabytes`` long, sent in 1 MB pieces; what the server answered (if anything)
+    before it closed the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        try:
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
+            for _ in range(megabytes):
+                conn.sendall(b"a" * (1 << 20))
+            conn.sendall(b"\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server stopped reading: what it said is below
+        try:
+            return conn.recv(200)
+        except ConnectionResetError:
+            return b""
+
+
+def test_a_huge_request_header_is_refused_and_does_not_grow_the_server(server):
+    if server.backend != "sqlite":
+        pytest.skip("the header limit is the HTTP server's, the same on either database")
+    before = _rss_mb(server.process.pid)
+    for _ in range(4):
+        answer = _huge_header(server.port, 64)
+        assert answer == b"" or answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 431")), answer
+    grown = _rss_mb(server.process.pid) - before
+    assert grown < 20, f"the server grew by {grown:.0f} MB"
+    with urllib.request.urlopen(server.url + "/health", timeout=10) as response:  # and it still serves
+        assert response.status == 200

@@ -139,6 +139,23 @@ def test_regenerates_only_when_rows_or_seed_change(tmp_path, settings):
     assert pq.read_metadata(path).num_rows == 300
 
 
+def test_a_students_own_rows_are_kept_by_the_next_implicit_use(tmp_path, settings):
+    """`zoomcamp data sample --rows N`, then `lake ingest`: the CSV was written again at the default size (and the
+    parquet left at N)."""
+    s = settings.replace(home=tmp_path, sample_rows=100)
+    csv, parquet = datasets.write_sample_trips(["green"], [MONTH], rows=300, settings=s)  # the student's choice
+    stamps = (csv.stat().st_mtime_ns, parquet.stat().st_mtime_ns)
+    assert datasets.trip_file("green", MONTH, settings=s) == csv  # what lake ingest and the notebooks call
+    datasets.trip_file("green", MONTH, fmt="parquet", settings=s)
+    assert (csv.stat().st_mtime_ns, parquet.stat().st_mtime_ns) == stamps
+    assert pq.read_metadata(parquet).num_rows == 300 and len(datasets.read_csv(csv)) == 300
+    # A month nobody chose follows the setting, and a new explicit choice replaces the old one.
+    (other,) = datasets.write_sample_trips(["green"], ["2021-02"], formats=["parquet"], settings=s)
+    assert pq.read_metadata(other).num_rows == 100
+    datasets.write_sample_trips(["green"], [MONTH], rows=200, formats=["parquet"], settings=s)
+    assert pq.read_metadata(parquet).num_rows == 200
+
+
 @pytest.fixture(scope="module")
 def yellow():
     return sample.trips_frame("yellow", MONTH, 50_000, seed=11)

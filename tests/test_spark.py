@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -230,3 +232,39 @@ def test_reset_week_5_removes_what_the_week_made(settings):
     assert not (settings.home / "spark").exists() and not (settings.home / "lake-local").exists()
     assert db.query("SELECT 1 FROM pg_namespace WHERE nspname = 'reports'", settings=settings).empty
     assert course.reset(5, settings=settings)[5] == []  # nothing left: a second reset removes nothing
+
+
+def test_submit_resolves_the_script_and_its_arguments_where_they_were_typed(settings, tmp_path, monkeypatch):
+    """`zoomcamp spark submit week_5_batch/jobs/...` failed for everyone: the script was checked from the current
+    folder and run from the course home, where a relative --output also landed, silently."""
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "write.py").write_text("import sys\nopen(sys.argv[1], 'w').write('written')\n")
+    monkeypatch.chdir(tmp_path)
+    zspark.submit("jobs/write.py", ["out.txt"], master="local[1]", settings=settings)
+    assert (tmp_path / "out.txt").read_text() == "written"
+    assert not (settings.home / "out.txt").exists()
+
+
+def test_the_revenue_job_says_in_one_line_that_the_lake_is_missing(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("revenue_report", zspark.REVENUE_JOB)
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        job.main(["--green", "LAKE/green", "--yellow", "LAKE/yellow", "--zones", "z.csv", "--output", "out"])
+    assert exit_.value.code == 2
+    message = capsys.readouterr().err.strip().splitlines()
+    assert len(message) == 1 and "--green LAKE/green: no such file or folder" in message[0]
+    assert "zoomcamp lake ingest green 2021-01" in message[0]
+
+
+def test_a_new_session_prints_nothing_on_stderr(settings):
+    """A notebook's first Spark cell showed the JVM's start-up warnings in a red stderr box."""
+    code = "from zoomcamp import spark\ns = spark.session('quiet')\nprint(s.range(3).count())\ns.stop()\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "3" and result.stderr == ""
+    logs = sorted((settings.home / "spark" / "logs").glob("driver-*.log"), key=lambda p: p.stat().st_mtime)
+    assert "log4j" in logs[-1].read_text()  # kept, for whoever needs them

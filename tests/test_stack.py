@@ -108,3 +108,85 @@ def test_a_home_closed_to_other_users_keeps_the_cluster_reachable(settings, tmp_
     else:
         assert folder == closed / "home" / "stack" / "postgres"
     assert Postgres(settings).folder == settings.stack_path / "postgres"  # the project folder is open
+
+
+# --- nobody else on the machine gets in -------------------------------------------------------------------
+
+def _psql_over_the_socket(server: Postgres, port, *, as_user: str | None = None) -> subprocess.CompletedProcess:
+    """psql through the Unix socket, with no password at hand (-w: never prompt)."""
+    command = ["psql", "-w", "-h", str(server.socket_dir), "-p", str(port), "-U", server.settings.postgres_user,
+               "-d", server.settings.postgres_db, "-tAc", "SELECT 1"]
+    if as_user:
+        command = ["runuser", "-u", as_user, "--", *command]
+    return subprocess.run(command, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/"}, cwd="/",
+                          capture_output=True, text=True)
+
+
+def test_the_socket_is_closed_to_other_users_and_asks_everyone_for_the_password():
+    server = stack.get("postgres")
+    port = server.status().details["port"]
+    mode = server.socket_dir.stat().st_mode
+    assert oct(mode & 0o777) == oct(0o700)
+    assert "trust" not in [line.split()[-1] for line in (server.data_dir / "pg_hba.conf").read_text().splitlines()
+                           if line.strip() and not line.lstrip().startswith("#")]
+    # Without the password, even the socket's owner (or root) is refused: no more `local trust`.
+    refused = _psql_over_the_socket(server, port)
+    assert refused.returncode != 0 and "password" in refused.stderr, refused.stderr
+    if os.geteuid() == 0:
+        # Another local user cannot even reach the socket (a student on a shared lab machine).
+        other = _psql_over_the_socket(server, port, as_user="nobody")
+        assert other.returncode != 0 and "Permission denied" in other.stderr, other.stderr
+    # The course's own connections (the password, over TCP and over the socket) still work.
+    ok = subprocess.run(["psql", "-tAc", "SELECT 1"], env={"PATH": "/usr/bin:/bin", **stack.env()},
+                        capture_output=True, text=True)
+    assert ok.stdout.strip() == "1", ok.stderr
+
+
+def test_a_cluster_made_with_local_trust_is_closed_at_its_next_start(settings, tmp_path):
+    server = Postgres(settings.replace(home=tmp_path / "home"))
+    server.data_dir.mkdir(parents=True)
+    hba = server.data_dir / "pg_hba.conf"
+    hba.write_text("# TYPE DATABASE USER ADDRESS METHOD\n# local all all trust (a comment stays)\n"
+                   "local   all             all                                     trust\n"
+                   "host    all             all             127.0.0.1/32            scram-sha-256\n"
+                   "local   replication     all                                     trust\n")
+    hba.chmod(0o600)
+    assert server._close_local_trust()
+    lines = hba.read_text().splitlines()
+    assert lines[1] == "# local all all trust (a comment stays)"
+    assert lines[2].split() == ["local", "all", "all", "scram-sha-256"]
+    assert lines[4].split() == ["local", "replication", "all", "scram-sha-256"]
+    assert oct(hba.stat().st_mode & 0o777) == oct(0o600)
+    assert not server._close_local_trust()  # once is enough
+
+
+def test_the_password_is_this_homes_own_and_the_old_default_is_refused(settings):
+    server = stack.get("postgres")
+    env = stack.env()
+    assert oct(server.password_file.stat().st_mode & 0o777) == oct(0o600)
+    assert env["PGPASSWORD"] == server.password_file.read_text().strip() != "root"
+    assert len(env["PGPASSWORD"]) >= 24
+    # What any user of the machine could do before: 127.0.0.1 with the well-known password.
+    with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+        psycopg2.connect(host=env["PGHOST"], port=env["PGPORT"], user="root", password="root", dbname="postgres")
+    if os.geteuid() == 0:  # another local user, with the course's own psql and the old password
+        other = subprocess.run(["runuser", "-u", "nobody", "--", "psql", "-w", "-h", "127.0.0.1", "-p", env["PGPORT"],
+                                "-U", "root", "-d", "postgres", "-tAc", "SELECT 1"],
+                               env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PGPASSWORD": "root", "HOME": "/"},
+                               cwd="/", capture_output=True, text=True)
+        assert other.returncode != 0 and "password authentication failed" in other.stderr, other.stderr
+
+
+def test_a_cluster_made_with_the_old_password_gets_the_homes_own_at_its_next_start(settings, scratch_home):
+    old = Postgres(settings.replace(home=scratch_home, postgres_password="root"))  # as every cluster was made
+    try:
+        port = old.start().details["port"]
+        new = Postgres(settings.replace(home=scratch_home))
+        assert not new.password_file.exists() and new.password == "root"  # until stack up
+        new.start()  # already running: the password changes in place
+        assert new.password_file.exists() and new.password != "root"
+        psycopg2.connect(host="127.0.0.1", port=port, user="root", password=new.password, dbname="ny_taxi").close()
+        with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+            psycopg2.connect(host="127.0.0.1", port=port, user="root", password="root", dbname="ny_taxi")
+    finally:
+        old.stop()

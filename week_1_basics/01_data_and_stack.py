@@ -115,9 +115,10 @@ pd.DataFrame({"file": [yellow_path.name, parquet_path.name],
 # %% [markdown]
 # ## Start the local stack
 #
-# `stack.up()` starts every local service of the course: a real PostgreSQL server, run from the machine's own
-# PostgreSQL binaries (this week's), and a local Google Cloud Storage emulator (week 2's data lake), with their data under
-# the project's `.zoomcamp/` folder. It is idempotent: a running service is left alone. The same from a terminal: `zoomcamp stack up`, `zoomcamp stack status`, `zoomcamp stack down`.
+# `stack.up()` starts the course's four local services: a real PostgreSQL server, run from the machine's own
+# PostgreSQL binaries (this week's), a Google Cloud Storage emulator (week 2's data lake), a BigQuery stand-in (week 3)
+# and an Apache Kafka broker (week 6), with their data under the project's `.zoomcamp/` folder (Kafka Connect, week 6,
+# starts on demand). It is idempotent: a running service is left alone. The same from a terminal: `zoomcamp stack up`, `zoomcamp stack status`, `zoomcamp stack down`.
 
 # %%
 for service in stack.up():

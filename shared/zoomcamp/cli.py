@@ -80,6 +80,8 @@ def data_sample(
     parsed = parse_months(months)
     for kind in types:  # validate everything before writing anything
         datasets.trip_file_name(kind, parsed[0])
+    # Rows given here are the student's choice, kept by later implicit uses (lake ingest, notebooks).
+    rows = get_settings().sample_rows if rows is None else rows
     paths = datasets.write_sample_lookups() + datasets.write_sample_trips(types, parsed, rows=rows, seed=seed)
     if not quiet:
         table = Table("file", "size", title=f"sample data in {datasets.sample_dir()}")
@@ -219,10 +221,10 @@ def lake_ingest(
 ):
     """Download (or sample) months, convert them to typed parquet and publish them as hive partitions
     (re-running a month replaces exactly that month)."""
-    from .lake import Lake
+    from .lake import Lake, check_trip_kind
 
+    check_trip_kind(taxi_type)  # before the months: a typo'd type is the first thing to fix
     parsed = parse_months(months)
-    datasets.columns(taxi_type)
     lake = Lake()
     for result in lake.ingest(taxi_type, parsed, fmt=fmt, keep_raw=keep_raw):
         out.print(str(result), highlight=False, soft_wrap=True)
@@ -425,7 +427,7 @@ def registration_serve(
         int | None, typer.Option(help="submissions per client IP per minute, 0 = none (default: settings)")
     ] = None,
     behind_proxy: Annotated[
-        bool, typer.Option(help="trust X-Forwarded-For/-Proto from a reverse proxy on 127.0.0.1")
+        bool, typer.Option(help="trust X-Forwarded-For/-Proto on requests with the proxy secret (see README)")
     ] = False,
 ):
     """Run the registration app (migrates its database first; Ctrl+C stops it)."""
@@ -486,7 +488,8 @@ def homework_check(
     table = Table("question", "your answer", "expected", "", title=f"week {week} homework")
     for g in grades:
         mark = "[green]✓" if g.correct else "[red]✗"
-        expected = escape(g.note) if g.expected is None else ("" if not g.correct else escape(str(g.expected)))
+        # A wrong answer shows no expected value, but a hint when there is one (the date's format, a typo'd id).
+        expected = escape(g.note) if g.note or g.expected is None else (escape(str(g.expected)) if g.correct else "")
         shown = escape(str(g.given)) if g.given is not None else "[dim]not answered"
         table.add_row(g.question, shown, expected, mark)
     out.print(table)
@@ -781,3 +784,11 @@ def main() -> None:
     except CourseError as exc:  # something the user can fix: one line, exit code 2, no traceback
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # Ctrl-C (typer turns it into exit code 130, silently): say so in one line. Loads and publishes are
+        # all-or-nothing, so the step under way changed nothing.
+        if isinstance(exc, SystemExit) and exc.code != 130:
+            raise
+        err.print("interrupted: the step under way was rolled back or left as it was; run the command again to "
+                  "finish", highlight=False, soft_wrap=True)
+        sys.exit(130)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -24,6 +25,8 @@ from .errors import CourseError
 from .settings import Settings, get_settings, project_root
 
 PROGRESS_FILE = "progress.json"
+# Set for the kernels of run_week: an instructor's run (`zoomcamp run 1 --html`) does not mark notebooks as done.
+NOT_A_STUDENT = "ZOOMCAMP_INSTRUCTOR_RUN"
 
 
 class CourseNotFound(CourseError, ValueError):
@@ -77,6 +80,8 @@ def record(notebook: str, *, settings: Settings | None = None) -> str:
     """Mark ``notebook`` (``week_1_basics/01_data_and_stack.ipynb``) as run to its last cell. Called by the last cell
     of every notebook, so a notebook that stopped on an error is not recorded."""
     settings = settings or get_settings()
+    if os.environ.get(NOT_A_STUDENT):  # an instructor's `zoomcamp run`: the student's progress stays theirs
+        return f"{notebook} ran (an instructor's run: progress not recorded)"
     done = _load(settings)
     done[notebook] = datetime.now(UTC).isoformat(timespec="seconds")
     path = progress_file(settings)
@@ -157,8 +162,10 @@ def run_week(week: int | str, *, html_dir: Path | None = None, progress_bar: boo
         html_dir = Path(html_dir)
         html_dir.mkdir(parents=True, exist_ok=True)
     results = []
+    before = os.environ.get(NOT_A_STUDENT)
+    os.environ[NOT_A_STUDENT] = "1"  # the kernels inherit it: their course.record() writes nothing
     with (tqdm(paths, desc=f"week {week}", unit="notebook", disable=not progress_bar) as bar,
-          tempfile.TemporaryDirectory(prefix="zoomcamp-kernels-") as sockets):
+          tempfile.TemporaryDirectory(prefix="zoomcamp-kernels-") as sockets, _restore_env(NOT_A_STUDENT, before)):
         for path in bar:
             bar.set_postfix_str(path.name)
             nb = nbformat.read(path, as_version=4)
@@ -179,9 +186,21 @@ def run_week(week: int | str, *, html_dir: Path | None = None, progress_bar: boo
                 from nbconvert import HTMLExporter
 
                 html = html_dir / path.with_suffix(".html").name
-                html.write_text(HTMLExporter().from_notebook_node(nb)[0])
+                # Titled after the notebook (every copy was titled "Notebook").
+                html.write_text(HTMLExporter().from_notebook_node(nb, resources={"metadata": {"name": path.stem}})[0])
             results.append(NotebookRun(notebook_id(path), time.perf_counter() - started, html))
     return results
+
+
+@contextlib.contextmanager
+def _restore_env(name: str, value: str | None):
+    try:
+        yield
+    finally:
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 # --- reset (instructors) -------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -453,6 +454,9 @@ def expected_answers(week: int, settings: Settings | None = None) -> dict[str, A
         _loaded.clear()
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
 def _same(kind: str, given: Any, expected: Any) -> bool:
     if given is None:
         return False
@@ -500,7 +504,15 @@ def grade(week: int, answers_file: Path | None = None, settings: Settings | None
                 continue
             given = answers.get(q.id)
             note = "not answered" if given is None else ""
-            grades.append(Grade(q.id, given, expected, _same(q.kind, given, expected), note))
+            correct = _same(q.kind, given, expected)
+            if not correct and q.kind == "date" and given is not None and not _ISO_DATE.match(str(given).strip()):
+                note = "write dates as YYYY-MM-DD, e.g. 2021-01-15"
+            grades.append(Grade(q.id, given, expected, correct, note))
     finally:
         _loaded.clear()
+    ids = [q.id for q in questions(week)]
+    for key in answers:  # a typo (q6 for q5, Q1) would otherwise be ignored without a word
+        if key not in ids:
+            grades.append(Grade(key, answers[key], None, False,
+                                f"not a question of week {week} (its questions: {', '.join(ids)})"))
     return grades

@@ -9,7 +9,8 @@
   on and reports how many. A header that does not fit the schema is refused before anything is written.
 - One transaction per load: ``replace`` fills a staging table and swaps it in at the end, so a failed
   load leaves the table as it was. ``append`` adds rows, and skips a file this table already holds
-  (each load is recorded in ``zoomcamp_loads`` with the file's SHA-256).
+  (each load is recorded in ``zoomcamp_loads`` with the file's SHA-256). Loads of one table take turns (a
+  PostgreSQL advisory lock on its name, held to the commit): two ``--append`` of one file at once load it once.
 
 CSV lines are split on commas; the TLC's files never quote a comma, so a quoted comma counts as a wrong
 number of fields (and is quarantined, not silently misread).
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import io
 import queue
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -42,6 +44,8 @@ from .stack.postgres import Postgres
 
 MODES = ("replace", "append")
 LOADS_TABLE = "zoomcamp_loads"
+# A table name that needs no quoting in SQL and leaves room for "_quarantine" within PostgreSQL's 63 characters.
+TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,49}")
 
 
 class IngestError(CourseError, ValueError):
@@ -123,10 +127,13 @@ def _ahead(blocks: Iterator[Block], depth: int = 2) -> Iterator[tuple[Block, byt
         worker.join()
 
 
-def _ensure_bookkeeping(cur, table: str) -> None:
+def _ensure_bookkeeping(cur) -> None:
     cur.execute(f"""CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (
         table_name TEXT, file_name TEXT, sha256 TEXT, rows BIGINT, quarantined BIGINT, mode TEXT,
         loaded_at TIMESTAMPTZ DEFAULT now())""")
+
+
+def _ensure_quarantine(cur, table: str) -> None:
     cur.execute(sql.SQL("""CREATE TABLE IF NOT EXISTS {} (
         file_name TEXT, line BIGINT, reason TEXT, raw TEXT, loaded_at TIMESTAMPTZ DEFAULT now())""").format(
         sql.Identifier(f"{table}_quarantine")))
@@ -163,6 +170,11 @@ def to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: 
     path = Path(path)
     if mode not in MODES:
         raise IngestError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if not TABLE_NAME.fullmatch(table):
+        raise IngestError(f"--table {table!r}: use letters, digits and _ (at most 50, not starting with a digit), "
+                          "e.g. yellow_taxi_trips")
+    if path.is_dir():
+        raise BadFile(f"{path}: a folder, not a file; give one TLC file, e.g. {path}/yellow_tripdata_2021-01.csv.gz")
     if not path.is_file():
         raise BadFile(f"{path}: no such file")
     is_parquet = path.suffix == ".parquet"
@@ -175,8 +187,15 @@ def to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: 
 
     conn = psycopg2.connect(dsn or Postgres(settings or get_settings()).url())
     try:
+        with conn, conn.cursor() as cur:  # the shared bookkeeping table, made once even by loads running at once
+            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (LOADS_TABLE,))
+            _ensure_bookkeeping(cur)
         with conn, conn.cursor() as cur:  # one transaction: every row, the swap and the record, or nothing
-            _ensure_bookkeeping(cur, table)
+            # One load of a table at a time (until this one commits): a second load of the same file waits and
+            # then finds it recorded, and two first loads never both create the table (PostgreSQL's
+            # pg_type_typname_nsp_index error). Loads into other tables go on side by side.
+            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{LOADS_TABLE}:{table}",))
+            _ensure_quarantine(cur, table)
             if mode == "append":
                 cur.execute(f"SELECT 1 FROM {LOADS_TABLE} WHERE table_name = %s AND sha256 = %s", (table, digest))
                 already = cur.fetchone() is not None

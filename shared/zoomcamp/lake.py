@@ -9,9 +9,10 @@
 Layout: ``{type}/year=YYYY/month=MM/{type}_tripdata_YYYY-MM.parquet``, one file per month, with the course's full
 schema whatever the source (CSV backup or TLC parquet). ``raw/{type}/`` holds the source files as downloaded, when
 kept. Names starting with ``_`` are the lake's own bookkeeping, skipped by pyarrow, Spark and DuckDB globs alike:
-``_manifests/`` (rows written per month, to detect damage), ``_incoming/`` (uploads in flight), ``_quarantine/``
-(malformed CSV lines, never dropped silently), ``_catalog/`` (what :meth:`Lake.register` recorded). ``api/``
-holds what dlt loaded from week 2's rides API (``zoomcamp.api_pipeline``), not a TLC dataset.
+``_manifests/`` (rows written per month, to detect damage; ``_pending/``: what a run is about to publish),
+``_incoming/`` (uploads in flight), ``_quarantine/`` (malformed CSV lines, never dropped silently), ``_catalog/``
+(what :meth:`Lake.register` recorded). ``api/`` holds what dlt loaded from week 2's rides API
+(``zoomcamp.api_pipeline``), not a TLC dataset.
 
 Publishing a month is safe to repeat and to interrupt: the parquet file is uploaded under a temporary name, then
 copied to its final name (one atomic object write: readers see the old month or the new one, never half a file),
@@ -178,19 +179,42 @@ class Lake:
     def _manifest_path(self, kind: str, month: Month) -> str:
         return self.path("_manifests", kind, f"{month}.json")
 
+    def _pending_path(self, kind: str, month: Month) -> str:
+        return self.path("_pending", kind, f"{month}.json")
+
+    def _write_json(self, path: str, record: dict) -> None:
+        if not self.protocol:
+            self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        with self.fs.open(path, "w") as f:
+            json.dump(record, f)
+
+    def _read_json(self, path: str) -> dict | None:
+        try:
+            with self.fs.open(path) as f:
+                return json.load(f)
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
     # --- writing ------------------------------------------------------------------------------------
     def fetch(self, kind: str, month: Month | str, fmt: str = "csv.gz") -> Path:
         """Step 1: the month's source file on this machine (downloaded or generated, by settings.data_source)."""
-        datasets.columns(kind)  # an unknown type fails here
+        check_trip_kind(kind)  # an unknown type fails here
         return datasets.trip_file(kind, _month(month), fmt, settings=self.settings)
 
-    def convert(self, source: Path, kind: str, month: Month | str, *, progress: bool = False) -> tuple[Path, Path]:
+    def convert(self, source: Path, kind: str, month: Month | str, *, progress: bool = False,
+                handover: bool = True) -> tuple[Path, Path]:
         """Step 2: the source as a local parquet file with the schema's types (and a CSV of malformed lines,
-        possibly empty). Both live in ``<home>/tmp`` until :meth:`publish` uploads them."""
+        possibly empty). Both live in ``<home>/tmp`` until :meth:`publish` uploads them.
+
+        Files a killed run left there are removed: at once when their process is gone (``handover=False``: this
+        process publishes them itself, as :meth:`ingest` does), after a day otherwise (another process may still
+        publish them: the Airflow DAG's upload task)."""
         month = _month(month)
         work = self.settings.home / "tmp"
         work.mkdir(parents=True, exist_ok=True)
-        target = work / f"{kind}_tripdata_{month}.{uuid.uuid4().hex[:8]}.parquet"
+        _remove_leftovers(work)
+        owner = "" if handover else f"{os.getpid()}-"  # a later run tells a killed run's files by the pid
+        target = work / f"{kind}_tripdata_{month}.{owner}{uuid.uuid4().hex[:8]}.parquet"
         bad = target.with_suffix(".bad.csv")
         bad.unlink(missing_ok=True)
         to_parquet(Path(source), target, kind, bad_rows_to=bad, progress=progress)
@@ -205,6 +229,12 @@ class Lake:
         final = self.object_path(kind, month)
         incoming = self.path("_incoming", f"{kind}_{month}_{uuid.uuid4().hex}.parquet")
         self._remove(self.fs.glob(self.path("_incoming", f"{kind}_{month}_*")))  # left by an interrupted run
+        record = {"rows": meta.num_rows, "bytes": parquet.stat().st_size, "bad_rows": 0, "source": source,
+                  "written_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        # What is about to be published, written first: a run killed after the switch and before the manifest
+        # leaves a month that check() can tell from a damaged one (its rows are the pending record's).
+        pending = self._pending_path(kind, month)
+        self._write_json(pending, record)
         self._put(parquet, incoming, progress)
         try:
             if self.protocol:
@@ -223,10 +253,9 @@ class Lake:
             self._put(bad_rows, quarantine, False)
         else:
             self._remove([quarantine])
-        record = {"rows": meta.num_rows, "bytes": parquet.stat().st_size, "bad_rows": n_bad, "source": source,
-                  "written_at": datetime.now(UTC).isoformat(timespec="seconds")}
-        with self.fs.open(self._manifest_path(kind, month), "w") as f:
-            json.dump(record, f)
+        record["bad_rows"] = n_bad
+        self._write_json(self._manifest_path(kind, month), record)
+        self._remove([pending])
         return Published(kind, str(month), self.protocol + final, meta.num_rows, n_bad, record["bytes"],
                          time.perf_counter() - started)
 
@@ -234,14 +263,14 @@ class Lake:
                progress: bool = True) -> list[Published]:
         """fetch -> convert -> publish for each month; re-running a month replaces exactly that month. With
         ``keep_raw`` the source file is uploaded as it is to ``raw/<type>/`` first (the seed's "save to GCS")."""
+        check_trip_kind(kind)
         months = parse_months([months] if isinstance(months, str | Month) else [str(m) for m in months])
-        datasets.columns(kind)
         results = []
         for month in months:
             source = self.fetch(kind, month, fmt)
             if keep_raw:
                 self._put(source, self.path(RAW, kind, source.name), progress)  # one object: replaced whole
-            parquet, bad = self.convert(source, kind, month, progress=progress)
+            parquet, bad = self.convert(source, kind, month, progress=progress, handover=False)
             try:
                 results.append(self.publish(parquet, kind, month, source=source.name, bad_rows=bad,
                                             progress=progress))
@@ -254,10 +283,11 @@ class Lake:
         """Delete one month of a dataset (or the whole dataset) with its bookkeeping."""
         if month is None:
             self._remove([self.path(kind), self.path("_manifests", kind), self.path("_quarantine", kind),
-                          self.path("_catalog", f"{kind}.json")])
+                          self.path("_pending", kind), self.path("_catalog", f"{kind}.json")])
         else:
             month = _month(month)
             self._remove([self.partition(kind, month), self._manifest_path(kind, month),
+                          self._pending_path(kind, month),
                           self.path("_quarantine", kind, f"{kind}_tripdata_{month}.csv")])
 
     def _put(self, local: Path, remote: str, progress: bool) -> None:
@@ -362,6 +392,13 @@ class Lake:
             except (pa.ArrowInvalid, OSError) as exc:
                 return PartitionState(kind, str(month), "damaged", None, expected,
                                       f"{p.rsplit('/', 1)[-1]}: unreadable parquet footer ({exc})")
+        if rows != expected:
+            pending = self._read_json(self._pending_path(kind, month))
+            if pending is not None and pending.get("rows") == rows:
+                # The last run published this file and was stopped before it wrote the manifest: the month is
+                # whole (the next ingest of it writes the manifest again).
+                return PartitionState(kind, str(month), "present", rows, rows,
+                                      "published; its manifest was not written (the run was stopped)")
         if expected is not None and rows != expected:
             return PartitionState(kind, str(month), "damaged", rows, expected,
                                   f"{rows:,} rows, the manifest says {expected:,}")
@@ -432,6 +469,44 @@ def _gcs_filesystem():
             return super()._open(path, mode, **kwargs)
 
     return GCSFileSystem
+
+
+def check_trip_kind(kind: str) -> None:
+    """Only trip types have months in the lake: an unknown one names those, with the closest as a suggestion."""
+    import difflib
+
+    if kind not in datasets.TRIP_TYPES:
+        close = difflib.get_close_matches(kind, datasets.TRIP_TYPES, n=1)
+        raise datasets.UnknownTaxiType(f"unknown taxi type {kind!r}" + (f" (did you mean {close[0]}?)" if close
+                                       else "") + f"; the lake takes {', '.join(datasets.TRIP_TYPES)}")
+
+
+LEFTOVER_SECONDS = 24 * 3600  # a file handed over between processes (Airflow's tasks) waits at most this long
+
+
+def _remove_leftovers(work: Path, now: float | None = None) -> None:
+    """Remove the files in ``<home>/tmp`` that killed runs left: those of a process that no longer runs (the pid
+    is in the name), and any older than LEFTOVER_SECONDS."""
+    now = time.time() if now is None else now
+    for path in work.glob("*_tripdata_*.*"):  # <kind>_tripdata_<month>.<tag>.parquet and .<tag>.bad.csv
+        tag = path.name.split(".")[1]  # "<pid>-<hex>" (ingest's own) or "<hex>" (handed over)
+        pid = tag.split("-", 1)[0] if "-" in tag else ""
+        try:
+            old = now - path.stat().st_mtime > LEFTOVER_SECONDS
+        except FileNotFoundError:
+            continue
+        if old or (pid.isdigit() and not _pid_alive(int(pid))):
+            path.unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def _span(months: list[Month]) -> list[Month]:

@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -59,6 +61,23 @@ APP = project_root() / "week_7_project" / "dashboard" / "app.py"
 
 class ProjectError(CourseError, RuntimeError):
     pass
+
+
+def connect_duckdb(path: Path, *, read_only: bool = False):
+    """A DuckDB connection to the warehouse file; another process holding it (a notebook's connection, a second
+    `zoomcamp project run`) is one line saying so, not DuckDB's traceback."""
+    import duckdb
+
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        holder = re.search(r"\(PID (\d+)\)", str(exc))
+        raise ProjectError(f"the warehouse {path} is in use by another program"
+                           + (f" (PID {holder[1]})" if holder else "")
+                           + ": close it (a notebook's DuckDB connection, another `zoomcamp project run`) and run "
+                           "this again") from None
 
 
 # --- where things are -----------------------------------------------------------------------------------------------
@@ -136,7 +155,7 @@ class _DuckDB:
         if not self.path.is_file():
             raise ProjectError(f"the project's warehouse ({self.path}) does not exist yet: "
                                "run `zoomcamp project run` first")
-        with contextlib.closing(duckdb.connect(str(self.path), read_only=True)) as con:
+        with contextlib.closing(connect_duckdb(self.path, read_only=True)) as con:
             try:
                 return con.execute(sql).df()
             except duckdb.CatalogException as exc:
@@ -144,10 +163,8 @@ class _DuckDB:
                                    "run `zoomcamp project run` first") from None
 
     def execute(self, statements: list[str]) -> None:
-        import duckdb
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.closing(duckdb.connect(str(self.path))) as con:
+        with contextlib.closing(connect_duckdb(self.path)) as con:
             for statement in statements:
                 con.execute(statement)
 
@@ -302,12 +319,11 @@ def _raw_ddl(kind: str) -> str:
 def _load_duckdb(months: list[Month], kinds: list[str], lake, settings: Settings) -> list[Loaded]:
     """dbt's copy of the raw tables, each month replaced in one transaction (readers see the old month or the new
     one), rows sorted by pickup time and zone: DuckDB keeps min/max per row group, so filters on them skip groups."""
-    import duckdb
 
     path = warehouse_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     loaded = []
-    with contextlib.closing(duckdb.connect(str(path))) as con:
+    with contextlib.closing(connect_duckdb(path)) as con:
         lake.duckdb(con)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
         for kind in KINDS:  # both tables always exist (dbt reads both), empty until a month is loaded
@@ -605,7 +621,24 @@ def dashboard(port: int = 8501, *, address: str = "127.0.0.1", app: Path = APP) 
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
                "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--client.toolbarMode", "viewer"]
-    return subprocess.call(command, cwd=project_root())
+    process = subprocess.Popen(command, cwd=project_root())
+    # SIGTERM (a process manager, `kill`) stopped this process and left Streamlit on the port: pass it on.
+    # (Ctrl-C reaches both already: they share the terminal's process group.)
+    forward = signal.getsignal(signal.SIGTERM)
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        signal.signal(signal.SIGTERM, lambda signum, frame: process.send_signal(signum))
+    try:
+        return process.wait()
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, forward)
+        if process.poll() is None:  # an exception here (Ctrl-C): Streamlit goes too
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 

@@ -62,7 +62,10 @@ class Settings:
     # PostgreSQL (week 1 on). Port None = 5432 if free, else any free port (the stack records it).
     postgres_port: int | None = None
     postgres_user: str = "root"
-    postgres_password: str = "root"
+    # None = a random password made for this home at the first `zoomcamp stack up`, kept owner-only in
+    # <home>/stack/postgres.password (`zoomcamp stack env` exports it as PGPASSWORD). A fixed, well-known password
+    # ("root", the docker-compose course's) let every user of a shared machine in as superuser over 127.0.0.1.
+    postgres_password: str | None = None
     postgres_db: str = "ny_taxi"
     # Folder with initdb/pg_ctl; None = PATH, then /usr/lib/postgresql/<newest>/bin.
     postgres_bin: Path | None = None

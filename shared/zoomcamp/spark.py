@@ -152,7 +152,10 @@ def session(app_name: str = "zoomcamp", *, master: str | None = None, driver_mem
         builder = builder.master(wanted)
     for key, value in {**static, **runtime, **{k: str(v) for k, v in (config or {}).items()}}.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    if launching and not submitted:
+        spark = _quietly_launched(builder, settings)
+    else:
+        spark = builder.getOrCreate()
     if launching:  # remember what this JVM has on its class path
         SparkContext._gateway.zoomcamp_jars = frozenset(jars)
     for key, value in {**runtime, **(config or {})}.items():  # a reused session keeps its old runtime options
@@ -242,6 +245,30 @@ def read_trips(spark: SparkSession, kind: str, path: str | Path | list, *,
             condition = one if condition is None else condition | one
         frame = frame.where(condition)
     return frame
+
+
+def _quietly_launched(builder, settings: Settings):
+    """Start the driver's JVM with its console output (start-up warnings: incubator modules, log4j's default
+    profile, the native Hadoop library) in ``<home>/spark/logs/driver-<pid>.log``: a notebook showed them in a red
+    stderr box in the first Spark cell. Errors still arrive as Python exceptions."""
+    logs = settings.home / "spark" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"driver-{os.getpid()}.log"
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(log, "ab") as out:
+        os.dup2(out.fileno(), 2)  # the JVM inherits this descriptor, and keeps it
+        try:
+            return builder.getOrCreate()
+        except Exception as exc:
+            if "Java gateway process exited" in str(exc):
+                tail = log.read_text(errors="replace").strip().splitlines()[-10:]
+                raise SparkError("Spark's JVM did not start; its output (" + str(log) + "):\n" + "\n".join(tail)) \
+                    from None
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def read_zones(spark: SparkSession, path: str | Path | None = None, *, settings: Settings | None = None) -> DataFrame:
@@ -505,7 +532,7 @@ def submit(script: str | Path, args: Iterable[str] = (), *, master: str | None =
     ``<home>/spark/logs/``."""
     settings = settings or get_settings()
     check_java()
-    script = Path(script)
+    script = Path(script).resolve()  # where the user typed it; spark-submit is given the absolute path
     if not script.is_file():
         raise SparkError(f"no such script: {script}")
     name = name or script.stem
@@ -528,8 +555,11 @@ def submit(script: str | Path, args: Iterable[str] = (), *, master: str | None =
     started = time.perf_counter()
     with open(log, "w") as out:
         try:
+            # In the caller's folder: relative arguments (--output out/) mean what they meant where they were
+            # typed (the course home was the working folder, so outputs landed there silently). Spark's own
+            # files go to the home anyway (spark.sql.warehouse.dir in the session's settings).
             code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout,
-                                  cwd=settings.home if settings.home.is_dir() else None).returncode
+                                  cwd=Path.cwd()).returncode
         except subprocess.TimeoutExpired:
             raise SparkError(f"{script.name} did not finish within {timeout:.0f} s; log: {log}") from None
     if code != 0:

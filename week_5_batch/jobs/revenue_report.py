@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", required=True, help="folder for the report's parquet files (replaced)")
     parser.add_argument("--partitions", type=int, default=1, help="output files (default 1: the report is small)")
     args = parser.parse_args(argv)
+    missing_input(parser, args)
 
     from zoomcamp import spark as zspark
 
@@ -40,6 +41,21 @@ def main(argv: list[str] | None = None) -> None:
                "master": session.sparkContext.master, "output": args.output}
     print("REVENUE-REPORT " + json.dumps(summary), flush=True)  # one line the caller can find in the log
     session.stop()
+
+
+def missing_input(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """One line (exit 2) for a local input that is not there, before Spark starts (it died with a traceback)."""
+    from pathlib import Path
+
+    for option in ("green", "yellow", "zones"):
+        values = getattr(args, option)
+        for value in values if isinstance(values, list) else [values]:
+            if "://" in value or Path(value).exists():
+                continue
+            hint = ("; fill the local lake first, e.g. `ZOOMCAMP_LAKE_URL=<home>/lake-local zoomcamp lake ingest "
+                    f"{option} 2021-01` (or run week 5's notebook 01)") if option != "zones" else ""
+            parser.exit(2, f"revenue_report: error: --{option} {value}: no such file or folder "
+                           f"(relative to {Path.cwd()}){hint}\n")
 
 
 if __name__ == "__main__":

@@ -125,11 +125,14 @@ def write_sample_trips(
 ) -> list[Path]:
     """Generate trip files (CSV.gz and/or parquet) unless the same ones are already there.
 
-    Returns the paths; files already made with the same rows and seed are not rewritten.
+    Returns the paths; files already made with the same rows and seed are not rewritten. Without ``rows``
+    (``settings.sample_rows``), a month the student made with explicit rows (``zoomcamp data sample --rows N``) is
+    kept as it is, CSV and parquet alike: the next ``lake ingest`` used to write the CSV back at the default size.
     """
     from . import sample
 
     settings = settings or get_settings()
+    explicit = rows is not None
     rows = settings.sample_rows if rows is None else rows
     seed = settings.sample_seed if seed is None else seed
     kinds, months, formats = list(kinds), list(months), list(formats)
@@ -144,7 +147,15 @@ def write_sample_trips(
         for month in months:
             names = {fmt: trip_file_name(kind, month, fmt) for fmt in formats}
             made_as = {"rows": rows, "seed": seed, "generator": sample.VERSION}
-            todo = [fmt for fmt, name in names.items() if not manifest.is_current(name, **made_as)]
+
+            def current(name: str, made_as=made_as) -> bool:
+                if manifest.is_current(name, **made_as):
+                    return True
+                chosen = manifest.get(name) or {}  # the student's own --rows stands until they choose again
+                return (not explicit and chosen.get("explicit_rows", False)
+                        and manifest.is_current(name, seed=seed, generator=sample.VERSION))
+
+            todo = [fmt for fmt, name in names.items() if not current(name)]
             if todo:
                 frame = sample.trips_frame(kind, month, rows, seed)
                 for fmt in todo:
@@ -155,6 +166,6 @@ def write_sample_trips(
                     else:
                         table = sample.to_arrow(frame, kind)
                         _write_atomically(path, lambda p, table=table: sample.write_parquet(table, p))
-                    manifest.record(names[fmt], source="sample", **made_as)
+                    manifest.record(names[fmt], source="sample", explicit_rows=explicit, **made_as)
             paths.extend(folder / names[fmt] for fmt in formats)
     return paths

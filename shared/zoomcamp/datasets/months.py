@@ -24,9 +24,11 @@ class Month:
     @classmethod
     def parse(cls, text: str) -> Month:
         m = _MONTH.match(text.strip())
-        if not m or not 1 <= int(m[2]) <= 12 or int(m[1]) < FIRST_YEAR:
+        if not m or not 1 <= int(m[2]) <= 12:  # a typo, not a month the TLC lacks
+            raise BadMonth(f"{text!r} is not a month: write it YYYY-MM, e.g. 2021-01")
+        if int(m[1]) < FIRST_YEAR:
             raise BadMonth(
-                f"{text!r} is not a month the TLC publishes: use YYYY-MM from {FIRST_YEAR}-01 on, e.g. 2021-01"
+                f"{text!r} is not a month the TLC publishes: its trip records start in {FIRST_YEAR}-01"
             )
         return cls(int(m[1]), int(m[2]))
 

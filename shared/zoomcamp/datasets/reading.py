@@ -36,12 +36,34 @@ def kind_of(path: Path) -> str:
     if path.name == PAYMENT_TYPES_FILE:
         return "payment_types"
     match = _TRIP_FILE.match(path.name)
-    if not match:
-        raise BadFile(
-            f"{path.name}: cannot tell the taxi type from the file name; name it like the TLC does "
-            "(yellow_tripdata_2021-01.csv.gz) or give the kind (yellow, green, fhv, fhvhv, zones)"
-        )
-    return match[1]
+    if match:
+        return match[1]
+    by_header = _kinds_by_header(path)
+    if len(by_header) == 1:  # the columns tell (a renamed yellow or green file)
+        return by_header[0]
+    raise BadFile(
+        f"{path.name}: cannot tell the taxi type from the file name or its columns; name it like the TLC does "
+        "(yellow_tripdata_2021-01.csv.gz) or give it with --kind (yellow, green, fhv, fhvhv, zones)"
+    )
+
+
+def _kinds_by_header(path: Path) -> list[str]:
+    """The kinds whose columns (ignoring case) are exactly the file's: CSV header or parquet schema."""
+    from .schemas import SCHEMAS
+
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(path).names
+            fmt = "parquet"
+        else:
+            names = list(pd.read_csv(path, nrows=0).columns)
+            fmt = "csv"
+    except Exception:  # unreadable: the caller's message covers it
+        return []
+    found = {str(n).strip().lower() for n in names}
+    return [kind for kind in SCHEMAS if {c.name.lower() for c in columns(kind, fmt=fmt)} == found]
 
 
 def header_names(path: Path, kind: str) -> list[str]:
@@ -51,6 +73,8 @@ def header_names(path: Path, kind: str) -> list[str]:
         raise BadFile(f"{path}: no such file")
     try:
         header = list(pd.read_csv(path, nrows=0).columns)
+    except EOFError as exc:  # a .csv.gz cut short (an interrupted copy)
+        raise BadFile(f"{path.name}: the file cannot be read to its end ({exc}); download it again") from None
     except (pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         raise BadFile(f"{path.name}: not a readable CSV file ({exc})") from None
     expected = [c.name for c in columns(kind, fmt="csv")]

@@ -1,8 +1,11 @@
 """A real PostgreSQL server from the machine's own binaries (initdb + pg_ctl), on 127.0.0.1.
 
-The cluster lives in ``<home>/stack/postgres/`` (initialised once, kept across restarts). Host
-connections need the password (scram-sha-256), like the course's docker-compose Postgres
-(user ``root``, password ``root``, database ``ny_taxi`` by default). PostgreSQL refuses to run as
+The cluster lives in ``<home>/stack/postgres/`` (initialised once, kept across restarts). Every connection needs
+the password (scram-sha-256): user ``root`` and database ``ny_taxi`` by default, like the course's docker-compose
+Postgres, but a random password of this home's own (``<home>/stack/postgres.password``, owner-only; ``zoomcamp
+stack env`` exports it) unless ``postgres_password`` is set. The Unix socket asks for it too (no ``local trust``),
+and its folder is the server's own (mode 0700). Before, any user of the machine got in as superuser: through the
+socket without a password, or over 127.0.0.1 with the well-known ``root``. PostgreSQL refuses to run as
 root, so as root the server runs as the ``postgres`` system user that Debian's packages create.
 
 The server runs with ``wal_level=logical`` (week 6's change data capture: Debezium decodes the write-ahead log with
@@ -16,12 +19,15 @@ import glob
 import hashlib
 import os
 import pwd
+import re
+import secrets
 import shutil
 import stat
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from .base import Service, ServiceStatus, StackError
 
@@ -32,7 +38,9 @@ INSTALL_HINT = (
 )
 HOST = "127.0.0.1"
 # Logical decoding for Debezium (week 6); replication slots and WAL senders stay at PostgreSQL's defaults (10).
-SERVER_OPTIONS = "-c wal_level=logical"
+SERVER_OPTIONS = "-c wal_level=logical -c unix_socket_permissions=0700"
+LEGACY_PASSWORD = "root"  # every cluster's password before each home made its own
+LOCAL_AUTH = "scram-sha-256"  # the Unix socket asks for the password too (initdb's default would be trust)
 
 
 def find_bin_dir(configured: Path | None = None) -> Path:
@@ -79,6 +87,66 @@ class Postgres(Service):
     def socket_dir(self) -> Path:
         return self.folder / "run"
 
+    # The password ------------------------------------------------------------------------------
+    @property
+    def password_file(self) -> Path:
+        return self.settings.stack_path / "postgres.password"
+
+    @property
+    def password(self) -> str:
+        """The ``postgres_password`` setting, else this home's own random password (made by :meth:`start`); a
+        cluster made before there was one has the old default, ``root``, until its next ``stack up``."""
+        if self.settings.postgres_password:
+            return self.settings.postgres_password
+        try:
+            return self.password_file.read_text().strip()
+        except FileNotFoundError:
+            return LEGACY_PASSWORD
+
+    def _make_password(self) -> None:
+        """This home's random password, written owner-only (once: two starts at once keep the first)."""
+        if self.settings.postgres_password or self.password_file.exists():
+            return
+        self.password_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.password_file.with_name(f".postgres.password.{os.getpid()}")
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(secrets.token_urlsafe(24) + "\n")
+        try:
+            os.link(tmp, self.password_file)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+
+    def _adopt_password(self, port: int) -> None:
+        """A cluster made with the old fixed password gets this home's own (over the socket's owner, the course)."""
+        import psycopg2
+        from psycopg2 import sql
+
+        s = self.settings
+        if s.postgres_password or self.password == LEGACY_PASSWORD:
+            return
+        try:
+            psycopg2.connect(host=HOST, port=port, user=s.postgres_user, password=self.password, dbname="postgres",
+                             connect_timeout=5).close()
+            return  # already in place
+        except psycopg2.OperationalError as exc:
+            if "password authentication failed" not in str(exc):
+                raise
+        try:
+            conn = psycopg2.connect(host=HOST, port=port, user=s.postgres_user, password=LEGACY_PASSWORD,
+                                    dbname="postgres", connect_timeout=5)
+        except psycopg2.OperationalError:
+            raise StackError(f"postgres: the server's password is neither {self.password_file}'s nor the old "
+                             "default; set postgres_password to it (ZOOMCAMP_POSTGRES_PASSWORD)") from None
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql.SQL("ALTER ROLE {} PASSWORD %s").format(sql.Identifier(s.postgres_user)),
+                            (self.password,))
+        finally:
+            conn.close()
+
     # Running the binaries as the right user ------------------------------------------------------
     def _run_as(self) -> list[str]:
         """PostgreSQL refuses root; as root, run its tools as the ``postgres`` system user."""
@@ -105,6 +173,9 @@ class Postgres(Service):
     def _prepare_folder(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.socket_dir.mkdir(exist_ok=True)
+        # The server's files, log and socket are its own: other users of the machine cannot reach the socket.
+        for path in (self.folder, self.socket_dir):
+            os.chmod(path, 0o700)
         if os.geteuid() == 0:
             user = pwd.getpwnam("postgres")
             for path in (self.folder, self.socket_dir):
@@ -121,7 +192,9 @@ class Postgres(Service):
         tmp = Path(tempfile.mkdtemp(prefix="initdb-", dir=self.folder))
         pwfile = self.folder / ".pwfile"
         try:
-            pwfile.write_text(self.settings.postgres_password + "\n")
+            pwfile.unlink(missing_ok=True)
+            with os.fdopen(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(self.password + "\n")  # never readable by others, not even briefly
             if os.geteuid() == 0:
                 user = pwd.getpwnam("postgres")
                 os.chown(tmp, user.pw_uid, user.pw_gid)
@@ -129,13 +202,38 @@ class Postgres(Service):
             os.chmod(pwfile, 0o600)
             self._tool(
                 "initdb", "-D", str(tmp), "--username", self.settings.postgres_user, "--pwfile", str(pwfile),
-                "--auth-local", "trust", "--auth-host", "scram-sha-256", "--encoding", "UTF8",
+                "--auth-local", LOCAL_AUTH, "--auth-host", "scram-sha-256", "--encoding", "UTF8",
                 "--locale", "C", "--no-instructions",
             )
             tmp.rename(self.data_dir)
         finally:
             pwfile.unlink(missing_ok=True)
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def _close_local_trust(self) -> bool:
+        """A cluster made before the socket needed a password has ``local ... trust`` lines in pg_hba.conf:
+        make them ask for the password. True when the file changed."""
+        hba = self.data_dir / "pg_hba.conf"
+        try:
+            text = hba.read_text()
+        except FileNotFoundError:
+            return False
+        lines = text.splitlines(keepends=True)
+        for i, line in enumerate(lines):
+            fields = line.split()
+            if fields and fields[0] == "local" and fields[-1] == "trust":
+                lines[i] = re.sub(r"\btrust(\s*)$", LOCAL_AUTH + r"\1", line)
+        changed = "".join(lines)
+        if changed == text:
+            return False
+        tmp = hba.with_name("pg_hba.conf.tmp")
+        tmp.write_text(changed)
+        stat_ = hba.stat()
+        if os.geteuid() == 0:
+            os.chown(tmp, stat_.st_uid, stat_.st_gid)
+        os.chmod(tmp, stat.S_IMODE(stat_.st_mode))
+        os.replace(tmp, hba)
+        return True
 
     # The service face ----------------------------------------------------------------------------
     def status(self) -> ServiceStatus:
@@ -167,7 +265,7 @@ class Postgres(Service):
         import psycopg2
 
         s = self.settings
-        with psycopg2.connect(host=HOST, port=port, user=s.postgres_user, password=s.postgres_password,
+        with psycopg2.connect(host=HOST, port=port, user=s.postgres_user, password=self.password,
                               dbname="postgres", connect_timeout=5) as conn, conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
                         "AND pid <> pg_backend_pid()")
@@ -187,16 +285,24 @@ class Postgres(Service):
                 current.message = current.message.replace("running on", "already running on", 1)
                 return current
         if current.running:
+            self._prepare_folder()
+            if self._close_local_trust():
+                self._tool("pg_ctl", "reload", "-D", str(self.data_dir))
+            self._make_password()
+            self._adopt_password(current.details["port"])
             current.message = f"already running on {HOST}:{current.details['port']}"
             return current
         port = self.choose_port(self.settings.postgres_port)
         self._prepare_folder()
+        self._close_local_trust()
+        self._make_password()
         if not (self.data_dir / "PG_VERSION").is_file():
             self._initdb()
         options = f"-p {port} -k {self.socket_dir} -c listen_addresses={HOST} {SERVER_OPTIONS}"
         self._tool("pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
                    "-o", options)
         self.write_state(port=port)
+        self._adopt_password(port)
         self._ensure_database(port)
         status = self.status()
         status.message = f"started on {HOST}:{port}"
@@ -221,7 +327,7 @@ class Postgres(Service):
             "PGHOST": HOST,
             "PGPORT": str(port),
             "PGUSER": s.postgres_user,
-            "PGPASSWORD": s.postgres_password,
+            "PGPASSWORD": self.password,
             "PGDATABASE": s.postgres_db,
             "DATABASE_URL": self.url(port),
         }
@@ -230,7 +336,7 @@ class Postgres(Service):
     def url(self, port: int | None = None) -> str:
         s = self.settings
         port = port or self.read_state().get("port")
-        return f"postgresql://{s.postgres_user}:{s.postgres_password}@{HOST}:{port}/{s.postgres_db}"
+        return f"postgresql://{s.postgres_user}:{quote(self.password, safe='')}@{HOST}:{port}/{s.postgres_db}"
 
     def _ensure_database(self, port: int) -> None:
         import psycopg2
@@ -240,7 +346,7 @@ class Postgres(Service):
         deadline = time.monotonic() + 30
         while True:
             try:
-                conn = psycopg2.connect(host=HOST, port=port, user=s.postgres_user, password=s.postgres_password,
+                conn = psycopg2.connect(host=HOST, port=port, user=s.postgres_user, password=self.password,
                                         dbname="postgres", connect_timeout=5)
                 break
             except psycopg2.OperationalError:

@@ -194,7 +194,7 @@ def postgres_source(topic_prefix: str, tables: list[str], slot: str, settings: S
     server = Postgres(settings)
     return {
         "database.hostname": PG_HOST, "database.port": server.read_state()["port"],
-        "database.user": settings.postgres_user, "database.password": settings.postgres_password,
+        "database.user": settings.postgres_user, "database.password": server.password,
         "database.dbname": settings.postgres_db,
         "topic.prefix": topic_prefix, "table.include.list": ",".join(tables),
         "plugin.name": "pgoutput",  # PostgreSQL's own logical decoding output (no server extension to install)
@@ -206,9 +206,10 @@ def postgres_source(topic_prefix: str, tables: list[str], slot: str, settings: S
 def jdbc_connection(settings: Settings | None = None) -> dict:
     """``connection.*`` of a JDBC sink writing into the course's database."""
     settings = settings or get_settings()
-    port = Postgres(settings).read_state()["port"]
+    server = Postgres(settings)
+    port = server.read_state()["port"]
     return {"connection.url": f"jdbc:postgresql://{PG_HOST}:{port}/{settings.postgres_db}",
-            "connection.username": settings.postgres_user, "connection.password": settings.postgres_password}
+            "connection.username": settings.postgres_user, "connection.password": server.password}
 
 
 def drop_replication_slot(slot: str, timeout: float = 30.0, settings: Settings | None = None) -> bool:
