@@ -1,0 +1,134 @@
+"""Apache Flink (PyFlink) for week 6: its environment, its jars, and the course's window job.
+
+PyFlink cannot live in the course's ``.venv`` (its pins — py4j, pandas, numpy, pyarrow, apache-beam — clash with
+pyspark's and the course's), so ``make setup`` gives it ``.venv-flink`` (``requirements-flink-lock.txt``) and a
+Jupyter kernel, ``zoomcamp-flink``, that Flink's notebooks run in. This module imports no PyFlink: it works from
+both environments (the course's to start the job as a process, Flink's inside the job and the notebooks).
+
+>>> from zoomcamp.streaming import flink
+>>> run = flink.run_job("rides", "zone_windows", window_minutes=15, bounded=True)   # a local mini-cluster
+>>> flink.expected_windows(rides, 15)        # the same numbers from pandas, to compare with the table
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import jvm
+from ..errors import CourseError
+from ..settings import Settings, get_settings, project_root
+
+FLINK_VERSION = "2.2.1"  # apache-flink in requirements-flink-lock.txt; the flink bundle of shared/jvm/pom.xml
+JOB = "week_6_streaming/flink/zone_windows.py"
+_SUMMARY = re.compile(r"^zone-windows: .*$", re.M)
+
+
+class FlinkError(CourseError, RuntimeError):
+    """Flink's environment is missing, or a Flink job failed (the message is the job's own one-line error)."""
+
+
+def venv() -> Path:
+    return project_root() / ".venv-flink"
+
+
+def python() -> Path:
+    """The Python of Flink's environment (a clear error when ``make setup`` did not create it)."""
+    path = venv() / "bin" / "python"
+    if not path.is_file():
+        raise FlinkError(f"Flink's environment is not set up ({path} is missing): run `make setup`")
+    return path
+
+
+def home() -> Path:
+    """The ``pyflink`` package of Flink's environment: its ``lib/`` is Flink's distribution, ``bin/`` its scripts."""
+    found = sorted(venv().glob("lib/python3*/site-packages/pyflink"))
+    if not found or not (found[-1] / "lib").is_dir():
+        raise FlinkError(f"PyFlink is not installed in {venv()}: run `make setup`")
+    return found[-1]
+
+
+def connector_jars(settings: Settings | None = None) -> list[Path]:
+    """The Kafka and JDBC connectors and the PostgreSQL driver (``make setup`` resolved them; an error otherwise)."""
+    return jvm.classpath("flink", settings)
+
+
+def jdbc_url(settings: Settings | None = None) -> str:
+    """``jdbc:postgresql://...`` of the course's running PostgreSQL (a clear error when it is not running)."""
+    from ..stack import StackError
+    from ..stack.postgres import HOST, Postgres
+
+    server = Postgres(settings or get_settings())
+    status = server.status()
+    if not status.running:
+        raise StackError(f"PostgreSQL is not running ({status.message}): start it with `zoomcamp stack up`")
+    s = server.settings
+    return f"jdbc:postgresql://{HOST}:{server.read_state()['port']}/{s.postgres_db}"
+
+
+@dataclass
+class JobRun:
+    seconds: float  # wall time of the whole run, JVM start included
+    summary: str  # the job's last line: "zone-windows: table=... rows=... dead_letters=..."
+    output: str
+
+    def value(self, name: str) -> str | None:
+        found = re.search(rf"\b{name}=(\S+)", self.summary)
+        return found.group(1) if found else None
+
+
+def run_job(topic: str, table: str, window_minutes: int = 15, bounded: bool = True, *, dead_letter_topic: str = "",
+            jobmanager: str = "", parallelism: int = 1, timeout: float = 600.0, extra: list[str] | None = None
+            ) -> JobRun:
+    """Run ``week_6_streaming/flink/zone_windows.py`` in Flink's environment (a local mini-cluster, or submitted to
+    ``jobmanager`` = ``host:port`` of a standalone cluster) and wait for it; a failure raises its one-line error."""
+    command = [str(python()), str(project_root() / JOB), "--topic", topic, "--table", table,
+               "--window-minutes", str(window_minutes), "--parallelism", str(parallelism),
+               *(["--bounded"] if bounded else []),
+               *(["--dead-letter-topic", dead_letter_topic] if dead_letter_topic else []),
+               *(["--jobmanager", jobmanager] if jobmanager else []), *(extra or [])]
+    started = time.monotonic()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                              cwd=project_root())
+    except subprocess.TimeoutExpired:
+        raise FlinkError(f"zone_windows.py did not finish within {timeout:.0f} s") from None
+    seconds = time.monotonic() - started
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.startswith("zone_windows: ")]
+        tail = lines[-1] if lines else (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise FlinkError(tail[:400])
+    summaries = _SUMMARY.findall(done.stdout)
+    return JobRun(seconds, summaries[-1] if summaries else "", done.stdout)
+
+
+def expected_windows(rides, window_minutes: int, kind: str = "yellow"):
+    """The job's result computed by pandas alone: rides and revenue per pickup zone and tumbling window
+    (``window_start``, ``zone``, ``rides``, ``revenue``), sorted; for comparing with the Flink table."""
+    from .rides import KEY, PICKUP
+
+    frame = rides.assign(window_start=rides[PICKUP[kind]].dt.floor(f"{window_minutes}min"))
+    out = (frame.groupby(["window_start", KEY]).agg(rides=(KEY, "size"), revenue=("total_amount", "sum"))
+           .reset_index().rename(columns={KEY: "zone"}))
+    out["revenue"] = out["revenue"].astype(float).round(2)
+    out[["zone", "rides"]] = out[["zone", "rides"]].astype("int64")
+    return out.sort_values(["window_start", "zone"], ignore_index=True)
+
+
+def table_windows(table: str, settings: Settings | None = None):
+    """The job's table as a DataFrame shaped like :func:`expected_windows`."""
+    from .. import db
+
+    out = db.query(f"SELECT window_start, zone, rides, revenue FROM {table} ORDER BY window_start, zone",
+                   settings=settings)
+    out["revenue"] = out["revenue"].astype(float).round(2)
+    out["rides"] = out["rides"].astype("int64")
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover - a quick check of the environment
+    print(python(), home(), *connector_jars(), sep="\n", file=sys.stdout)
