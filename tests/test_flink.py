@@ -56,7 +56,8 @@ def test_a_missing_topic_is_one_line():
 
 def test_missing_jars_say_run_make_setup(monkeypatch, tmp_path, topic):
     monkeypatch.setenv("ZOOMCAMP_JVM_DIR", str(tmp_path))
-    with pytest.raises(flink.FlinkError, match=r"^zone_windows: the course.s JVM artifacts are not set up \(flink/.*: run `make setup`$"):
+    not_set_up = r"^zone_windows: the course.s JVM artifacts are not set up \(flink/.*: run `make setup`$"
+    with pytest.raises(flink.FlinkError, match=not_set_up):
         flink.run_job(topic, "flink_nothing", bounded=True, timeout=120)
 
 
