@@ -46,12 +46,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="how far out of pickup order a ride may arrive and still count (default 60)")
     parser.add_argument("--jobmanager", default="", help="host:port of a standalone cluster's REST API "
                         "(default: run on a mini-cluster inside this process)")
+    parser.add_argument("--detach", action="store_true", help="with --jobmanager: submit, print the job id, exit "
+                        "(the job runs on in the cluster; cancel it in the web UI)")
     parser.add_argument("--parallelism", type=int, default=1)
     parser.add_argument("--checkpoint-seconds", type=float, default=2.0)
     parser.add_argument("--group", default="", help="Kafka consumer group (default: flink-<table>)")
     args = parser.parse_args(argv)
     if args.window_minutes < 1:
         parser.error("--window-minutes must be 1 or more")
+    if args.detach and not args.jobmanager:
+        parser.error("--detach needs --jobmanager (a mini-cluster ends with this process)")
     if not args.table.replace("_", "").isalnum():
         parser.error("--table must be a plain name (letters, digits, _)")
     args.dead_letter_topic = args.dead_letter_topic or f"{args.topic}-dlt"
@@ -104,9 +108,17 @@ def build(args, ctx: dict):
     config.set_string("execution.checkpointing.interval", f"{int(args.checkpoint_seconds * 1000)} ms")
     checkpoints = settings.home / "flink" / "checkpoints" / args.table
     config.set_string("execution.checkpointing.dir", checkpoints.resolve().as_uri())
-    config.set_string("restart-strategy.type", "fixed-delay")
-    config.set_string("restart-strategy.fixed-delay.attempts", "5")
-    config.set_string("restart-strategy.fixed-delay.delay", "2 s")
+    if args.jobmanager:
+        # On a cluster a TaskManager can die: each restart without free slots counts as one attempt, so keep
+        # trying (up to 10 s apart) for as long as it takes to bring one back.
+        config.set_string("restart-strategy.type", "exponential-delay")
+        config.set_string("restart-strategy.exponential-delay.initial-backoff", "1 s")
+        config.set_string("restart-strategy.exponential-delay.max-backoff", "10 s")
+        config.set_string("restart-strategy.exponential-delay.attempts-before-reset-backoff", "60")
+    else:  # in this process nothing comes back: fail soon with the error instead of retrying it
+        config.set_string("restart-strategy.type", "fixed-delay")
+        config.set_string("restart-strategy.fixed-delay.attempts", "2")
+        config.set_string("restart-strategy.fixed-delay.delay", "1 s")
     if not args.bounded:
         # Live: a partition without new rides must not hold every window back. Not when bounded: a partition the
         # reader has not reached yet (busy with another) would count as idle, and its rides as late (dropped).
@@ -204,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         job = result.get_job_client()
         job_id = job.get_job_id() if job else "?"
         print(f"zone-windows: submitted job {job_id}", flush=True)
+        if args.detach:
+            print(f"zone-windows: table={args.table} job={job_id} detached", flush=True)
+            return 0
         if not args.bounded:
             print("zone-windows: running until cancelled (unbounded)", flush=True)
         result.wait()

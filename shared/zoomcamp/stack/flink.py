@@ -113,7 +113,8 @@ class Flink(Service):
                                  f"{port} (starting, or see the log)", details)
         details.update(taskmanagers=overview.get("taskmanagers", 0), slots=overview.get("slots-total", 0),
                        jobs_running=overview.get("jobs-running", 0))
-        if not overview.get("taskmanagers"):
+        # The process first: a killed TaskManager stays registered until its heartbeats time out.
+        if not tm or not overview.get("taskmanagers"):
             return ServiceStatus(self.name, False, f"web UI on http://{HOST}:{port}, but no TaskManager "
                                  "(zoomcamp stack up flink starts it again)", details)
         return ServiceStatus(self.name, True, f"web UI on http://{HOST}:{port} ({overview['taskmanagers']} "

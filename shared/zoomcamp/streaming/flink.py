@@ -82,15 +82,16 @@ class JobRun:
 
 
 def run_job(topic: str, table: str, window_minutes: int = 15, bounded: bool = True, *, dead_letter_topic: str = "",
-            jobmanager: str = "", parallelism: int = 1, timeout: float = 600.0, extra: list[str] | None = None
-            ) -> JobRun:
+            jobmanager: str = "", detach: bool = False, parallelism: int = 1, timeout: float = 600.0,
+            extra: list[str] | None = None) -> JobRun:
     """Run ``week_6_streaming/flink/zone_windows.py`` in Flink's environment (a local mini-cluster, or submitted to
     ``jobmanager`` = ``host:port`` of a standalone cluster) and wait for it; a failure raises its one-line error."""
     command = [str(python()), str(project_root() / JOB), "--topic", topic, "--table", table,
                "--window-minutes", str(window_minutes), "--parallelism", str(parallelism),
                *(["--bounded"] if bounded else []),
                *(["--dead-letter-topic", dead_letter_topic] if dead_letter_topic else []),
-               *(["--jobmanager", jobmanager] if jobmanager else []), *(extra or [])]
+               *(["--jobmanager", jobmanager] if jobmanager else []), *(["--detach"] if detach else []),
+               *(extra or [])]
     started = time.monotonic()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
@@ -104,6 +105,56 @@ def run_job(topic: str, table: str, window_minutes: int = 15, bounded: bool = Tr
         raise FlinkError(tail[:400])
     summaries = _SUMMARY.findall(done.stdout)
     return JobRun(seconds, summaries[-1] if summaries else "", done.stdout)
+
+
+# --- the standalone cluster's jobs (zoomcamp stack up flink), through its REST API --------------------------------
+def cluster(settings: Settings | None = None):
+    """The running standalone cluster's service (a clear error when it is not running)."""
+    from ..stack.flink import Flink
+
+    service = Flink(settings or get_settings())
+    if not service.pid():
+        raise FlinkError("the Flink cluster is not running: zoomcamp stack up flink")
+    return service
+
+
+def jobmanager(settings: Settings | None = None) -> str:
+    """``host:port`` to submit to (``run_job(..., jobmanager=...)``)."""
+    return cluster(settings).url().removeprefix("http://")
+
+
+def _rest(path: str, method: str = "GET", settings: Settings | None = None):
+    from ..stack.flink import rest
+
+    return rest(cluster(settings).read_state()["port"], path, method=method)
+
+
+def job_state(job_id: str, settings: Settings | None = None) -> str:
+    """RUNNING, RESTARTING, FINISHED, CANCELED, FAILED ... (the web UI's job page)."""
+    return str((_rest(f"/jobs/{job_id}", settings=settings) or {}).get("state", "UNKNOWN"))
+
+
+def checkpoints(job_id: str, settings: Settings | None = None) -> dict:
+    """Completed/failed checkpoint counts and the checkpoint the job last restored from (None: never restored)."""
+    body = _rest(f"/jobs/{job_id}/checkpoints", settings=settings) or {}
+    return {**body.get("counts", {}), "restored": (body.get("latest") or {}).get("restored")}
+
+
+def wait_until(condition, timeout: float = 120.0, what: str = "the condition") -> float:
+    """Poll ``condition()`` until true; the seconds it took (a FlinkError after ``timeout``)."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise FlinkError(f"{what} did not happen within {timeout:.0f} s")
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+def cancel_job(job_id: str, settings: Settings | None = None) -> str:
+    """Cancel a running job and wait until it is; its final state."""
+    _rest(f"/jobs/{job_id}?mode=cancel", method="PATCH", settings=settings)
+    wait_until(lambda: job_state(job_id, settings) in {"CANCELED", "FINISHED", "FAILED"}, 60, f"cancelling {job_id}")
+    return job_state(job_id, settings)
 
 
 def expected_windows(rides, window_minutes: int, kind: str = "yellow"):
