@@ -6,8 +6,8 @@
 >>> stack.down()
 
 Later weeks add their services to ``SERVICES`` (Kafka broker, BigQuery stand-in). Those in ``ON_DEMAND`` (the
-Kafka Connect worker, the Flink cluster) are left out of a plain ``up()``: ``up(["connect"])`` starts them; ``status()`` and
-``down()`` cover every service.
+Kafka Connect worker, the Flink cluster) are left out of a plain ``up()``: ``up(["connect"])`` starts them;
+``status()`` and ``down()`` cover every service.
 """
 
 from __future__ import annotations
