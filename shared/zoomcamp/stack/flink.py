@@ -114,7 +114,7 @@ class Flink(Service):
         details.update(taskmanagers=overview.get("taskmanagers", 0), slots=overview.get("slots-total", 0),
                        jobs_running=overview.get("jobs-running", 0))
         # The process first: a killed TaskManager stays registered until its heartbeats time out.
-        if not tm or not overview.get("taskmanagers"):
+        if not tm or not overview.get("taskmanagers") or not overview.get("slots-total"):
             return ServiceStatus(self.name, False, f"web UI on http://{HOST}:{port}, but no TaskManager "
                                  "(zoomcamp stack up flink starts it again)", details)
         return ServiceStatus(self.name, True, f"web UI on http://{HOST}:{port} ({overview['taskmanagers']} "

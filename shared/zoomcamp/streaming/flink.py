@@ -107,6 +107,58 @@ def run_job(topic: str, table: str, window_minutes: int = 15, bounded: bool = Tr
     return JobRun(seconds, summaries[-1] if summaries else "", done.stdout)
 
 
+# --- notebooks: a mini-cluster inside the kernel (zoomcamp-flink) -------------------------------------------------
+def table_env(parallelism: int = 1, settings: Settings | None = None, **options: str):
+    """A streaming TableEnvironment on a local mini-cluster (in this process's JVM), with the course's connectors;
+    ``options`` are more Flink settings (``"table.exec.source.idle-timeout": "5 s"``)."""
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    config = env.get_config()
+    config.set("pipeline.jars", ";".join(p.resolve().as_uri() for p in connector_jars(settings)))
+    config.set("parallelism.default", str(parallelism))
+    for key, value in options.items():
+        config.set(key, str(value))
+    return env
+
+
+def ride_source(env, name: str, topic: str, watermark: str = "1 MINUTE", bounded: bool = True,
+                settings: Settings | None = None) -> None:
+    """``CREATE TABLE name``: the JSON rides of ``topic`` (zone, pickup, amount) with ``event_time`` and a watermark
+    ``watermark`` behind the largest pickup seen, emitted at every ride (deterministic, for lessons)."""
+    from .broker import bootstrap_servers
+
+    env.execute_sql(f"DROP TEMPORARY TABLE IF EXISTS {name}")
+    env.execute_sql(f"""
+        CREATE TEMPORARY TABLE {name} (
+            PULocationID INT,
+            tpep_pickup_datetime STRING,
+            total_amount DECIMAL(12, 2),
+            -- A message that is not a ride (its fields null) gets the epoch: a row time may not be null.
+            event_time AS COALESCE(TO_TIMESTAMP(tpep_pickup_datetime, 'yyyy-MM-dd''T''HH:mm:ss'),
+                                   TIMESTAMP '1970-01-01 00:00:00'),
+            WATERMARK FOR event_time AS event_time - INTERVAL {watermark}
+        ) WITH (
+            'connector' = 'kafka', 'topic' = '{topic}',
+            'properties.bootstrap.servers' = '{bootstrap_servers(settings)}',
+            'scan.startup.mode' = 'earliest-offset',
+            {"'scan.bounded.mode' = 'latest-offset'," if bounded else ""}
+            'scan.watermark.emit.strategy' = 'on-event',
+            'format' = 'json', 'json.ignore-parse-errors' = 'true'
+        )""")
+
+
+def collect(env, sql: str):
+    """Run a bounded query and return its rows as a DataFrame (column names from the query)."""
+    import pandas as pd
+
+    table = env.sql_query(sql)
+    names = table.get_schema().get_field_names()
+    with table.execute().collect() as results:
+        rows = [tuple(row) for row in results]
+    return pd.DataFrame(rows, columns=names)
+
+
 # --- the standalone cluster's jobs (zoomcamp stack up flink), through its REST API --------------------------------
 def cluster(settings: Settings | None = None):
     """The running standalone cluster's service (a clear error when it is not running)."""
