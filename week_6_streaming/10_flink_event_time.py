@@ -63,11 +63,12 @@ sessions = flink.collect(env, """
 sessions = (sessions.astype({"zone": "int64", "rides": "int64"})
             .sort_values(["zone", "window_start"], ignore_index=True))
 
-# pandas: sort each zone's pickups; a gap of more than 30 minutes starts a new session.
+# pandas: sort each zone's pickups; a gap of more than 30 minutes starts a new session (Flink merges a ride exactly
+# 30 minutes after the last: its window touches the session's).
 gap = pd.Timedelta(minutes=30)
 ordered = rides.sort_values(["PULocationID", "tpep_pickup_datetime"])
-new_session = (ordered.PULocationID != ordered.PULocationID.shift()) | \
-    (ordered.tpep_pickup_datetime.diff() > gap)
+new_session = ((ordered.PULocationID != ordered.PULocationID.shift()).fillna(True).astype(bool)
+               | (ordered.tpep_pickup_datetime.diff() > gap))
 expected_sessions = (ordered.assign(session=new_session.cumsum())
                      .groupby("session").agg(zone=("PULocationID", "first"),
                                              window_start=("tpep_pickup_datetime", "min"),
@@ -135,3 +136,8 @@ print(f"watermark 31 days behind: all {patient.rides.sum():,} rides counted, pan
 # %% [markdown]
 # In a live job pick the delay from your data: how late do rides really arrive (the gap between a ride's pickup
 # and the time Kafka received it)? The job script of the next notebook takes it as `--watermark-seconds`.
+
+# %%
+from zoomcamp import course
+
+course.record("week_6_streaming/10_flink_event_time.ipynb")  # this notebook ran to the end
