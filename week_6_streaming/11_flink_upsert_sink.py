@@ -89,3 +89,8 @@ print(f"{again.summary}\n{len(table):,} rows, no duplicate key, equal to pandas 
 # then equals pandas' count: rides processed after that checkpoint were processed twice, and the upsert made that
 # harmless. The same holds when you stop a job with a savepoint and start it from there
 # (`flink stop --savepointPath ...`, then `execution.savepoint.path`).
+
+# %%
+from zoomcamp import course
+
+course.record("week_6_streaming/11_flink_upsert_sink.ipynb")  # this notebook ran to the end
