@@ -85,17 +85,18 @@ def main() -> None:
     streaming.recreate_topic(TOPIC, partitions=3)
     streaming.replay(rides, TOPIC)
     expected = flink.expected_windows(rides, 15)
+    expected["window_start"] = expected["window_start"].astype("datetime64[us]")  # as read back from PostgreSQL
     print(f"{n:,} rides in {TOPIC}; {len(expected):,} (window, zone) rows expected", flush=True)
     try:
         db.execute(f"DROP TABLE IF EXISTS {FLINK_TABLE}")
         run = flink.run_job(TOPIC, FLINK_TABLE, window_minutes=15, bounded=True, timeout=1800)
         flink_job_s, flink_total_s = float(run.value("job_seconds")), run.seconds
-        pd.testing.assert_frame_equal(flink.table_windows(FLINK_TABLE), expected)
+        pd.testing.assert_frame_equal(flink.table_windows(FLINK_TABLE), expected, check_dtype=False)
         print(f"  flink: {n / flink_job_s:>10,.0f} rides/s in the job ({flink_job_s:.1f} s), "
               f"{n / flink_total_s:,.0f} rides/s with the process ({flink_total_s:.1f} s); table = pandas", flush=True)
 
         spark_query_s, spark_total_s = spark_run(n)
-        pd.testing.assert_frame_equal(flink.table_windows(SPARK_TABLE), expected)
+        pd.testing.assert_frame_equal(flink.table_windows(SPARK_TABLE), expected, check_dtype=False)
         print(f"  spark: {n / spark_query_s:>10,.0f} rides/s in the query ({spark_query_s:.1f} s), "
               f"{n / spark_total_s:,.0f} rides/s with the session ({spark_total_s:.1f} s); table = pandas", flush=True)
     finally:
