@@ -5,16 +5,21 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# PyFlink's own environment (its pins clash with the course's: README, "Flink's own environment"), and the Jupyter
+# kernel that runs Flink's notebooks in it, registered in the course's venv where JupyterLab and nbval look.
+FLINK_VENV := .venv-flink
+FLINK_STAMP := $(FLINK_VENV)/.installed
+FLINK_KERNEL := $(VENV)/share/jupyter/kernels/zoomcamp-flink/kernel.json
 LAB_PORT ?= 8888
 # Extra arguments for pytest, e.g. `make test ARGS="-k schemas"`.
 ARGS ?=
 
-.PHONY: help setup system-deps lab update test notebooks notebooks-sync stack-up stack-down doctor lock jvm-lock clean
+.PHONY: help setup system-deps lab update test notebooks notebooks-sync stack-up stack-down doctor lock flink-lock jvm-lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: system-deps $(STAMP)  ## venv + course dependencies + JVM artifacts + sample data (idempotent)
+setup: system-deps $(STAMP) $(FLINK_KERNEL)  ## venvs + course dependencies + JVM artifacts + sample data (idempotent)
 	@$(BIN)/zoomcamp jvm setup --quiet
 	@$(BIN)/zoomcamp data sample --quiet
 
@@ -26,6 +31,19 @@ $(STAMP): pyproject.toml requirements-lock.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 	$(BIN)/uv pip install --python $(BIN)/python --constraint requirements-lock.txt --editable ".[course,dev]"
+	@touch $@
+
+$(FLINK_STAMP): requirements-flink-lock.txt pyproject.toml | $(STAMP)
+	$(PYTHON) -m venv $(FLINK_VENV)
+	$(BIN)/uv pip install --python $(FLINK_VENV)/bin/python --requirement requirements-flink-lock.txt
+	@# The course library for its settings, stack and streaming helpers, without its dependencies: only those the
+	@# Flink side uses are in requirements-flink.in (the rest would fight PyFlink's pins).
+	$(BIN)/uv pip install --python $(FLINK_VENV)/bin/python --no-deps --editable .
+	@touch $@
+
+$(FLINK_KERNEL): $(FLINK_STAMP)
+	$(FLINK_VENV)/bin/python -m ipykernel install --prefix $(abspath $(VENV)) --name zoomcamp-flink \
+		--display-name "Python 3 (zoomcamp-flink)" >/dev/null 2>&1
 	@touch $@
 
 lab: setup  ## start the local stack and open JupyterLab on the course
@@ -65,8 +83,12 @@ lock:  ## re-resolve requirements-lock.txt after changing dependencies in pyproj
 	$(BIN)/uv pip compile pyproject.toml --extra course --extra dev --python-version 3.11 \
 		--custom-compile-command "make lock" -o requirements-lock.txt
 
+flink-lock:  ## re-resolve requirements-flink-lock.txt (the Flink venv) after changing requirements-flink.in
+	$(BIN)/uv pip compile requirements-flink.in --python-version 3.11 --custom-compile-command "make flink-lock" \
+		-o requirements-flink-lock.txt
+
 jvm-lock:  ## re-resolve shared/jvm/jvm.lock after changing a version in shared/jvm/pom.xml
 	$(BIN)/zoomcamp jvm lock
 
-clean:  ## remove the venv (data and stack under .zoomcamp/ are kept; `zoomcamp stack down` first)
-	rm -rf $(VENV)
+clean:  ## remove the venvs (data and stack under .zoomcamp/ are kept; `zoomcamp stack down` first)
+	rm -rf $(VENV) $(FLINK_VENV)

@@ -30,7 +30,7 @@ def pytest_configure(config):
     os.environ.setdefault("MPLBACKEND", "Agg")
     for name in ("ZOOMCAMP_CONFIG", "ZOOMCAMP_POSTGRES_PORT", "ZOOMCAMP_DATA_DIR", "ZOOMCAMP_BACKEND",
                  "ZOOMCAMP_KAFKA_BOOTSTRAP", "ZOOMCAMP_KAFKA_BROKERS", "ZOOMCAMP_KAFKA_PORT",
-                 "ZOOMCAMP_CONNECT_PORT"):
+                 "ZOOMCAMP_CONNECT_PORT", "ZOOMCAMP_FLINK_PORT"):
         os.environ.pop(name, None)
     os.environ["ZOOMCAMP_CONFIG"] = str(TEST_HOME / "none.toml")  # ignore a student's zoomcamp.toml
 

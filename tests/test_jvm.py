@@ -28,6 +28,10 @@ def test_every_bundle_of_the_pom_is_locked_with_its_pinned_versions():
     assert ("kafka", f"kafka_2.13-{properties['kafka.version']}.jar") in files
     assert ("debezium-postgres", f"debezium-connector-postgres-{properties['debezium.version']}.jar") in files
     assert ("spark-kafka", f"spark-sql-kafka-0-10_2.13-{properties['spark.version']}.jar") in files
+    assert ("flink", f"flink-sql-connector-kafka-{properties['flink-kafka.version']}.jar") in files
+    assert ("flink", f"flink-connector-jdbc-postgres-{properties['flink-jdbc.version']}.jar") in files
+    # Flink's own runtime and logging come from the PyFlink wheel: a second copy would clash on its class path.
+    assert not [f for b, f in files if b == "flink" and f.startswith(("flink-connector-base", "log4j", "slf4j"))]
     assert all(re.fullmatch(r"[0-9a-f]{64}", j.sha256) and j.size > 0 for j in locked)
 
 

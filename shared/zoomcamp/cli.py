@@ -153,7 +153,8 @@ def _print_statuses(statuses) -> None:
 
 
 @stack_app.command("up")
-def stack_up(services: Annotated[list[str] | None, typer.Argument(help="services (default: all but connect)")] = None):
+def stack_up(services: Annotated[list[str] | None,
+                                  typer.Argument(help="services (default: all but connect and flink)")] = None):
     """Start the local services (idempotent: running ones are left as they are)."""
     _print_statuses(stack.up(services))
     out.print("connect with: eval \"$(zoomcamp stack env)\"; psql")

@@ -346,10 +346,11 @@ def _reset_week_5(settings: Settings) -> list[str]:
 
 
 def _week_6_tables() -> tuple[str, ...]:
-    """The library's sink tables, and notebook 06's naive sink (the one that counts twice after a crash)."""
+    """The library's sink tables, notebook 06's naive sink (the one that counts twice after a crash) and notebook
+    11's Flink table."""
     from .streaming.sink import OFFSETS_TABLE, RIDES, ZONE_HOURS
 
-    return RIDES.name, ZONE_HOURS.name, OFFSETS_TABLE, "naive_zone_hours"
+    return RIDES.name, ZONE_HOURS.name, OFFSETS_TABLE, "naive_zone_hours", "flink_zone_windows"
 
 
 def _reset_week_6(settings: Settings) -> list[str]:
@@ -371,10 +372,10 @@ def _reset_week_6(settings: Settings) -> list[str]:
         if table in present:
             db.execute(f'DROP TABLE "{table}"', settings=settings)
             removed.append(f"table {table}")
-    state = settings.home / "streaming"
-    if state.exists():
-        shutil.rmtree(state)
-        removed.append(str(state))
+    for state in (settings.home / "streaming", settings.home / "flink"):  # Flink: the job's checkpoints
+        if state.exists():
+            shutil.rmtree(state)
+            removed.append(str(state))
     return removed
 
 

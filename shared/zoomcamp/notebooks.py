@@ -91,7 +91,8 @@ def execute(path: Path, timeout: int = 600) -> None:
 
     nb = nbformat.read(path, as_version=4)
     ensure_progress_cell(nb, path)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")  # Flink's notebooks: zoomcamp-flink
+    NotebookClient(nb, timeout=timeout, kernel_name=kernel,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     nbformat.write(clean(nb), path)
     sync(path)

@@ -90,6 +90,9 @@ class Settings:
     kafka_bootstrap: str | None = None
     # Kafka Connect's REST API (week 6, started on demand: zoomcamp stack up connect). None = 8083 if free, else any.
     connect_port: int | None = None
+    # A standalone Flink cluster's REST API and web UI (week 6, on demand: zoomcamp stack up flink). None = 8081 if
+    # free, else any free port.
+    flink_port: int | None = None
 
     # Real GCP, used when backend = "gcp".
     gcp_project: str | None = None
@@ -131,7 +134,7 @@ class Settings:
             raise SettingsError(
                 f"data_source must be one of {', '.join(DATA_SOURCES)}, not {self.data_source!r}"
             )
-        for name in ("postgres_port", "gcs_port", "bq_port", "kafka_port", "connect_port"):
+        for name in ("postgres_port", "gcs_port", "bq_port", "kafka_port", "connect_port", "flink_port"):
             port = getattr(self, name)
             if port is not None and not 0 < port < 65536:
                 raise SettingsError(f"{name} must be between 1 and 65535, not {port}")

@@ -6,8 +6,8 @@
 >>> stack.down()
 
 Later weeks add their services to ``SERVICES`` (Kafka broker, BigQuery stand-in). Those in ``ON_DEMAND`` (the
-Kafka Connect worker) are left out of a plain ``up()``: ``up(["connect"])`` starts them; ``status()`` and
-``down()`` cover every service.
+Kafka Connect worker, the Flink cluster) are left out of a plain ``up()``: ``up(["connect"])`` starts them;
+``status()`` and ``down()`` cover every service.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ..settings import Settings, get_settings
 from .base import Service, ServiceStatus, StackError, free_port, port_is_free
 from .bigquery import BigQuery
 from .connect import Connect
+from .flink import Flink
 from .gcs import Gcs
 from .kafka import Kafka
 from .postgres import Postgres
@@ -27,9 +28,11 @@ SERVICES: dict[str, type[Service]] = {
     "bigquery": BigQuery,  # after gcs: its load jobs read the GCS emulator's files
     "kafka": Kafka,
     "connect": Connect,  # after kafka: a Connect worker keeps its state in Kafka topics
+    "flink": Flink,  # a standalone Flink cluster for submitted jobs (its jobs read Kafka and write PostgreSQL)
 }
-# One JVM (~400 MB) that only week 6's notebook 07 needs: started when named, not by a plain `stack up`.
-ON_DEMAND = {"connect"}
+# JVMs that only some week 6 lessons need (Connect ~400 MB: notebook 07; Flink's JobManager + TaskManager
+# ~1.5 GB: submitted Flink jobs): started when named, not by a plain `stack up`.
+ON_DEMAND = {"connect", "flink"}
 DEFAULT_SERVICES = [name for name in SERVICES if name not in ON_DEMAND]
 
 __all__ = ["DEFAULT_SERVICES", "ON_DEMAND", "SERVICES", "Service", "ServiceStatus", "StackError", "down", "env",
