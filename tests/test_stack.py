@@ -11,7 +11,7 @@ import psycopg2
 import pytest
 
 from zoomcamp import db, stack
-from zoomcamp.stack import StackError
+from zoomcamp.stack import StackError, claim_port
 from zoomcamp.stack.postgres import Postgres
 
 
@@ -108,3 +108,15 @@ def test_a_home_closed_to_other_users_keeps_the_cluster_reachable(settings, tmp_
     else:
         assert folder == closed / "home" / "stack" / "postgres"
     assert Postgres(settings).folder == settings.stack_path / "postgres"  # the project folder is open
+
+def test_two_homes_starting_at_once_never_pick_the_same_port():
+    # Two test workers (or two checkouts) start their stacks at the same moment: 5432 is free for both until one
+    # server listens. A claimed port is not handed to another owner; its own owner gets it again (a restart).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        candidate = probe.getsockname()[1]  # free, and nobody's claim yet
+    first = claim_port(candidate, owner="home-a/postgres")
+    second = claim_port(candidate, owner="home-b/postgres")
+    assert first == candidate and second != candidate
+    assert claim_port(candidate, owner="home-a/postgres") == candidate
+    assert claim_port(candidate, owner="home-c/postgres", exclude={candidate}) != candidate
