@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 import psycopg2
@@ -107,7 +108,15 @@ def test_a_home_closed_to_other_users_keeps_the_cluster_reachable(settings, tmp_
         assert folder.parent == Path("/var/tmp") and folder.name.startswith("zoomcamp-postgres-")
     else:
         assert folder == closed / "home" / "stack" / "postgres"
-    assert Postgres(settings).folder == settings.stack_path / "postgres"  # the project folder is open
+    # A home every user can reach keeps its cluster inside. Not the project folder: a clone made under
+    # `mktemp -d` as root sits in a folder closed to others, and its cluster rightly moves to /var/tmp.
+    opened = Path(tempfile.mkdtemp(prefix="zoomcamp-open-", dir="/tmp"))
+    try:
+        opened.chmod(0o755)
+        assert Postgres(settings.replace(home=opened / "home")).folder == opened / "home" / "stack" / "postgres"
+    finally:
+        opened.rmdir()
+
 
 def test_two_homes_starting_at_once_never_pick_the_same_port():
     # Two test workers (or two checkouts) start their stacks at the same moment: 5432 is free for both until one
