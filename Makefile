@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 LAB_PORT ?= 8888
 # Extra arguments for pytest, e.g. `make test ARGS="-k schemas"`.
 ARGS ?=
+# pytest-xdist workers for `make test` (each with its own test home and stack; 0 = one process, no xdist).
+WORKERS ?= 2
 
 .PHONY: help setup system-deps lab test notebooks notebooks-sync stack-up stack-down doctor lock jvm-lock clean
 
@@ -36,7 +38,7 @@ lab: setup  ## start the local stack and open JupyterLab on the course
 		week_1_basics/01_data_and_stack.ipynb
 
 test: setup  ## unit tests + every notebook under week_*/ (nbval), on a stack of its own
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(WORKERS)),--numprocesses $(WORKERS) --dist loadgroup) $(ARGS)
 
 NOTEBOOKS := $(wildcard week_*/[0-9][0-9]_*.ipynb)
 

@@ -1,9 +1,15 @@
-"""One isolated course home and one local stack for the whole test session.
+"""One isolated course home per test process, and its local stack started only when a test needs it.
 
-The session gets its own ``ZOOMCAMP_HOME`` (``.zoomcamp-test/`` at the project root, git-ignored),
-so tests never touch a student's data or running stack, and a small sample size. The stack is
-started once before the first test and stopped after the last; notebooks executed by nbval run in
-kernels that inherit these environment variables, so they find the same server.
+The session gets its own ``ZOOMCAMP_HOME`` (``.zoomcamp-test/`` at the project root, git-ignored; under
+pytest-xdist each worker has ``.zoomcamp-test/gw0``, ``gw1``, ...), so tests never touch a student's data or running
+stack, nor each other's, and a small sample size. The stack (PostgreSQL, the GCS and BigQuery emulators, Kafka) is
+started by the first test that needs it -- a test marked ``stack`` or requesting the ``stack`` fixture, or a notebook
+cell -- and stopped after the last test: ``pytest -m "not stack"`` never starts it. Notebooks executed by nbval run
+in kernels that inherit these environment variables, so they find their worker's server.
+
+Under xdist (``make test`` runs ``-n 2 --dist loadgroup``), items that must not run side by side share an
+``xdist_group`` and so one worker, in collection order: each week's notebooks (one kernel each, in reading order,
+building on each other), and the tests and notebooks that write into the same folder of the checkout (GROUPS).
 """
 
 from __future__ import annotations
@@ -15,8 +21,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_HOME = ROOT / ".zoomcamp-test"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1 ... under pytest-xdist; None in a plain run
+TEST_HOME = ROOT / ".zoomcamp-test" / WORKER if WORKER else ROOT / ".zoomcamp-test"
 SAMPLE_ROWS = 5_000
+
+# Items that write into the same folder of the checkout run on one worker, one after the other (their week's
+# notebooks join the group too). Keys: a test file, or a test file's test (``file::name``, parameters ignored).
+GROUPS = {
+    # dbt's project folder (target/, logs/, dbt_packages/ under week_4_analytics_engineering/taxi_rides_ny)
+    "dbt": ["tests/test_dbt.py", "tests/test_project.py", "tests/test_spark.py::test_report_equals_the_dbt_mart",
+            "week_4_analytics_engineering", "week_7_project"],
+    # week 6's Kafka Streams project: Maven builds into week_6_streaming/java/target
+    "week_6_streaming": ["tests/test_kafka_streams.py", "week_6_streaming"],
+}
 
 
 def pytest_configure(config):
@@ -35,24 +52,75 @@ def pytest_configure(config):
     os.environ["ZOOMCAMP_CONFIG"] = str(TEST_HOME / "none.toml")  # ignore a student's zoomcamp.toml
 
 
+def _is_xdist_controller(config) -> bool:
+    """The process that hands items to pytest-xdist's workers runs none itself: it needs no home nor stack."""
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None))
+
+
 def pytest_sessionstart(session):
-    from zoomcamp import datasets, stack
+    from zoomcamp import datasets
     from zoomcamp.settings import reload_settings
 
     reload_settings()
-    TEST_HOME.mkdir(exist_ok=True)
-    stack.down()  # a stack left over by an interrupted run
-    remove_stack_files()
-    stack.up()
+    if _is_xdist_controller(session.config):
+        return
+    TEST_HOME.mkdir(parents=True, exist_ok=True)
     datasets.write_sample_lookups()
     datasets.write_sample_trips(["yellow", "green"], [datasets.Month(2021, 1)])
 
 
-def pytest_sessionfinish(session, exitstatus):
+_stack_started = False
+
+
+def start_stack() -> None:
+    """Start this session's stack once (after stopping one an interrupted run left behind)."""
+    global _stack_started
+    if _stack_started:
+        return
     from zoomcamp import stack
 
-    stack.down()
+    stack.down()  # a stack left over by an interrupted run
     remove_stack_files()
+    _stack_started = True  # from here on, the session's end stops whatever did start
+    stack.up()
+
+
+def _group_of(item) -> str:
+    path = item.path.relative_to(ROOT).as_posix() if item.path.is_relative_to(ROOT) else str(item.path)
+    name = f"{path}::{getattr(item, 'originalname', item.name)}"
+    for group, members in GROUPS.items():
+        if any(name == m or path == m or path.startswith(m + "/") for m in members):
+            return group
+    if path.startswith("week_"):
+        return path.split("/")[0]  # a week's notebooks: one worker, in order
+    return path  # a test file's module fixtures (a Spark session, a dbt build) start once, on one worker
+
+
+def _is_notebook_cell(item) -> bool:
+    return item.path.suffix == ".ipynb"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects, and before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _is_notebook_cell(item) or "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)
+        item.add_marker(pytest.mark.xdist_group(_group_of(item)))
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("stack"):
+        start_stack()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from zoomcamp import stack
+    from zoomcamp.settings import get_settings
+
+    # What the session started, and what a test started in the session's home (`zoomcamp stack up` from the CLI).
+    if _stack_started or (not _is_xdist_controller(session.config) and get_settings().stack_path.exists()):
+        stack.down()
+        remove_stack_files()
 
 
 def remove_stack_files(settings=None) -> None:
@@ -64,6 +132,15 @@ def remove_stack_files(settings=None) -> None:
     for name in stack.SERVICES:
         shutil.rmtree(stack.get(name, settings).folder, ignore_errors=True)
     shutil.rmtree(settings.stack_path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The session's local stack (PostgreSQL, GCS and BigQuery emulators, Kafka), started on first use."""
+    from zoomcamp import stack as services
+
+    start_stack()
+    return services
 
 
 @pytest.fixture(scope="session")

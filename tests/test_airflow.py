@@ -15,6 +15,8 @@ import pytest
 from zoomcamp import orchestration
 from zoomcamp.stack import free_port
 
+pytestmark = pytest.mark.stack  # starts, or needs, the local services
+
 DAG_FILES = sorted(p for folder in orchestration.dag_folders() for p in folder.glob("*.py")
                    if not p.name.startswith("_"))
 

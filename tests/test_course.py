@@ -70,6 +70,7 @@ def week1_tables():
     return datasets.read_csv(datasets.trip_file("yellow", "2021-01"))
 
 
+@pytest.mark.stack
 def test_week1_homework_is_graded_on_the_students_own_data(week1_tables, write_answers):
     trips = week1_tables
     expected = homework.expected_answers(1)
@@ -96,6 +97,7 @@ def test_week1_homework_is_graded_on_the_students_own_data(week1_tables, write_a
     assert str(expected["q1"]) not in result.stdout.split("q1", 1)[1].splitlines()[0]  # no spoilers
 
 
+@pytest.mark.stack
 def test_week2_homework_reads_the_lake(settings, write_answers):
     lake = Lake(settings)
     lake.ingest("yellow", ["2021-03"], progress=False)
@@ -118,6 +120,7 @@ def test_homework_errors_are_clear(tmp_path):
     assert result.returncode == 2 and "no homework yet" in result.stderr
 
 
+@pytest.mark.stack
 def test_run_week_1_executes_every_notebook_records_progress_and_writes_html(settings, tmp_path):
     course.progress_file(settings).unlink(missing_ok=True)  # the session's home may hold an earlier run's progress
     sources = {p: p.read_bytes() for p in course.notebooks(1)}
@@ -154,6 +157,7 @@ def test_record_names_what_comes_next(scratch_home, settings):
     assert course.next_notebook(scratch) == second
 
 
+@pytest.mark.stack
 def test_reset_leaves_a_clean_stack_and_keeps_the_data(scratch_home, settings):
     scratch = settings.replace(home=scratch_home)
     try:

@@ -16,6 +16,7 @@ from zoomcamp.stack import StackError, claim_port
 from zoomcamp.stack.postgres import Postgres
 
 
+@pytest.mark.stack
 def test_the_session_stack_is_a_real_postgres(settings):
     status = stack.get("postgres").status()
     assert status.running and status.details["port"]
@@ -30,6 +31,7 @@ def test_the_session_stack_is_a_real_postgres(settings):
     assert version.startswith("PostgreSQL")
 
 
+@pytest.mark.stack
 def test_psql_works_with_the_exported_environment():
     env = stack.env()
     out = subprocess.run(["psql", "-tAc", "SELECT 40 + 2"], env={"PATH": "/usr/bin:/bin", **env},
@@ -37,6 +39,7 @@ def test_psql_works_with_the_exported_environment():
     assert out.stdout.strip() == "42"
 
 
+@pytest.mark.stack
 def test_a_wrong_password_is_refused(settings):
     env = stack.env()
     with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
@@ -44,6 +47,7 @@ def test_a_wrong_password_is_refused(settings):
                          dbname=env["PGDATABASE"])
 
 
+@pytest.mark.stack
 def test_up_when_already_up_changes_nothing():
     # connect starts on demand only; kafka's pids are per broker (details["brokers"]), so .get
     before = {s.name: s.details.get("pid") for s in stack.status(stack.DEFAULT_SERVICES)}
@@ -54,6 +58,7 @@ def test_up_when_already_up_changes_nothing():
         assert status.details.get("pid") == before[status.name]
 
 
+@pytest.mark.stack
 def test_db_helpers_query_the_running_server():
     db.execute("DROP TABLE IF EXISTS helper_check")
     db.execute("CREATE TABLE helper_check AS SELECT generate_series(1, 10) AS n")
@@ -72,6 +77,7 @@ def test_a_configured_port_in_use_is_a_clear_error_and_creates_nothing(settings,
     assert not (scratch_home / "stack").exists()
 
 
+@pytest.mark.stack
 def test_an_unconfigured_port_moves_to_a_free_one(settings, scratch_home):
     # The session's server holds its port; a second stack (another home) must pick another.
     taken = stack.get("postgres").status().details["port"]
