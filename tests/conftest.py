@@ -7,9 +7,10 @@ started by the first test that needs it -- a test marked ``stack`` or requesting
 cell -- and stopped after the last test: ``pytest -m "not stack"`` never starts it. Notebooks executed by nbval run
 in kernels that inherit these environment variables, so they find their worker's server.
 
-Under xdist (``make test`` runs ``-n 2 --dist loadgroup``), items that must not run side by side share an
-``xdist_group`` and so one worker, in collection order: each week's notebooks (one kernel each, in reading order,
-building on each other), and the tests and notebooks that write into the same folder of the checkout (GROUPS).
+Under xdist (``make test`` runs ``-n 2 --dist loadgroup``), items that must not run side by side form one work
+unit (``group_of``, scheduled by ``GroupScheduling``) and so run on one worker, in collection order: each week's
+notebooks (one kernel each, in reading order, building on each other), and the tests and notebooks that write into
+the same folder of the checkout (GROUPS).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ GROUPS = {
 
 def pytest_configure(config):
     from zoomcamp.settings import load_settings
+
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(GroupScheduling(), "zoomcamp-group-scheduling")
 
     # The JVM artifacts `make setup` resolved for this checkout (downloaded once, shared with the test home).
     os.environ["ZOOMCAMP_JVM_DIR"] = str(load_settings().jvm_path)
@@ -85,9 +89,10 @@ def start_stack() -> None:
     stack.up()
 
 
-def _group_of(item) -> str:
-    path = item.path.relative_to(ROOT).as_posix() if item.path.is_relative_to(ROOT) else str(item.path)
-    name = f"{path}::{getattr(item, 'originalname', item.name)}"
+def group_of(nodeid: str) -> str:
+    """The work unit an item belongs to under xdist: GROUPS, else its week's notebooks, else its test file."""
+    path, _, rest = nodeid.partition("::")
+    name = f"{path}::{rest.split('[')[0]}"
     for group, members in GROUPS.items():
         if any(name == m or path == m or path.startswith(m + "/") for m in members):
             return group
@@ -96,16 +101,33 @@ def _group_of(item) -> str:
     return path  # a test file's module fixtures (a Spark session, a dbt build) start once, on one worker
 
 
+class GroupScheduling:
+    """pytest-xdist's scheduler for ``--dist loadgroup``: whole work units (``group_of``) to one worker each, the
+    largest first. (xdist's own loadgroup reads ``xdist_group`` marks by renaming items, which pytest 9.2 ignores:
+    every item then was its own unit, and a week's notebooks ran on both workers at once.)"""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config, log):
+        if config.getvalue("dist") != "loadgroup":
+            return None
+        from xdist.scheduler import LoadScopeScheduling
+
+        class Scheduling(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return group_of(nodeid)
+
+        return Scheduling(config, log)
+
+
 def _is_notebook_cell(item) -> bool:
     return item.path.suffix == ".ipynb"
 
 
-@pytest.hookimpl(tryfirst=True)  # before `-m` deselects, and before xdist reads the groups
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if _is_notebook_cell(item) or "stack" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.stack)
-        item.add_marker(pytest.mark.xdist_group(_group_of(item)))
 
 
 def pytest_runtest_setup(item):
