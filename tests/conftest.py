@@ -29,6 +29,12 @@ SAMPLE_ROWS = 5_000
 # Items that write into the same folder of the checkout run on one worker, one after the other (their week's
 # notebooks join the group too). Keys: a test file, or a test file's test (``file::name``, parameters ignored).
 GROUPS = {
+    # week 7's rubric self-check: folders of its own (tmp_path), no dbt run; apart from the dbt unit, the longest
+    "tests/test_project.py (rubric)": [
+        f"tests/test_project.py::{name}" for name in (
+            "test_the_template_scores_its_skeleton_and_points_at_what_is_left",
+            "test_broken_parts_score_zero_and_say_what_to_fix", "test_check_cli_prints_the_score_table",
+            "test_terraform_schemas_are_the_course_schemas")],
     # dbt's project folder (target/, logs/, dbt_packages/ under week_4_analytics_engineering/taxi_rides_ny)
     "dbt": ["tests/test_dbt.py", "tests/test_project.py", "tests/test_spark.py::test_report_equals_the_dbt_mart",
             "week_4_analytics_engineering", "week_7_project"],
