@@ -13,6 +13,8 @@ FLINK_KERNEL := $(VENV)/share/jupyter/kernels/zoomcamp-flink/kernel.json
 LAB_PORT ?= 8888
 # Extra arguments for pytest, e.g. `make test ARGS="-k schemas"`.
 ARGS ?=
+# pytest-xdist workers for `make test` (each with its own test home and stack; 0 = one process, no xdist).
+WORKERS ?= 2
 
 .PHONY: help setup system-deps lab update test notebooks notebooks-sync stack-up stack-down doctor lock flink-lock jvm-lock clean
 
@@ -60,7 +62,7 @@ update: $(STAMP)  ## get the course's latest version; notebooks you changed are 
 	$(BIN)/zoomcamp update
 
 test: setup  ## unit tests + every notebook under week_*/ (nbval), on a stack of its own
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(WORKERS)),--numprocesses $(WORKERS) --dist loadgroup) $(ARGS)
 
 NOTEBOOKS := $(wildcard week_*/[0-9][0-9]_*.ipynb)
 

@@ -1,9 +1,16 @@
-"""One isolated course home and one local stack for the whole test session.
+"""One isolated course home per test process, and its local stack started only when a test needs it.
 
-The session gets its own ``ZOOMCAMP_HOME`` (``.zoomcamp-test/`` at the project root, git-ignored),
-so tests never touch a student's data or running stack, and a small sample size. The stack is
-started once before the first test and stopped after the last; notebooks executed by nbval run in
-kernels that inherit these environment variables, so they find the same server.
+The session gets its own ``ZOOMCAMP_HOME`` (``.zoomcamp-test/`` at the project root, git-ignored; under
+pytest-xdist each worker has ``.zoomcamp-test/gw0``, ``gw1``, ...), so tests never touch a student's data or running
+stack, nor each other's, and a small sample size. The stack (PostgreSQL, the GCS and BigQuery emulators, Kafka) is
+started by the first test that needs it -- a test marked ``stack`` or requesting the ``stack`` fixture, or a notebook
+cell -- and stopped after the last test: ``pytest -m "not stack"`` never starts it. Notebooks executed by nbval run
+in kernels that inherit these environment variables, so they find their worker's server.
+
+Under xdist (``make test`` runs ``-n 2 --dist loadgroup``), items that must not run side by side form one work
+unit (``group_of``, scheduled by ``GroupScheduling``) and so run on one worker, in collection order: each week's
+notebooks (one kernel each, in reading order, building on each other), and the tests and notebooks that write into
+the same folder of the checkout (GROUPS).
 """
 
 from __future__ import annotations
@@ -15,12 +22,32 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_HOME = ROOT / ".zoomcamp-test"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1 ... under pytest-xdist; None in a plain run
+TEST_HOME = ROOT / ".zoomcamp-test" / WORKER if WORKER else ROOT / ".zoomcamp-test"
 SAMPLE_ROWS = 5_000
+
+# Items that write into the same folder of the checkout run on one worker, one after the other (their week's
+# notebooks join the group too). Keys: a test file, or a test file's test (``file::name``, parameters ignored).
+GROUPS = {
+    # week 7's rubric self-check: folders of its own (tmp_path), no dbt run; apart from the dbt unit, the longest
+    "tests/test_project.py (rubric)": [
+        f"tests/test_project.py::{name}" for name in (
+            "test_the_template_scores_its_skeleton_and_points_at_what_is_left",
+            "test_broken_parts_score_zero_and_say_what_to_fix", "test_check_cli_prints_the_score_table",
+            "test_terraform_schemas_are_the_course_schemas")],
+    # dbt's project folder (target/, logs/, dbt_packages/ under week_4_analytics_engineering/taxi_rides_ny)
+    "dbt": ["tests/test_dbt.py", "tests/test_project.py", "tests/test_spark.py::test_report_equals_the_dbt_mart",
+            "week_4_analytics_engineering", "week_7_project"],
+    # week 6's Kafka Streams project: Maven builds into week_6_streaming/java/target
+    "week_6_streaming": ["tests/test_kafka_streams.py", "week_6_streaming"],
+}
 
 
 def pytest_configure(config):
     from zoomcamp.settings import load_settings
+
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(GroupScheduling(), "zoomcamp-group-scheduling")
 
     # The JVM artifacts `make setup` resolved for this checkout (downloaded once, shared with the test home).
     os.environ["ZOOMCAMP_JVM_DIR"] = str(load_settings().jvm_path)
@@ -35,26 +62,98 @@ def pytest_configure(config):
     os.environ["ZOOMCAMP_CONFIG"] = str(TEST_HOME / "none.toml")  # ignore a student's zoomcamp.toml
 
 
+def _is_xdist_controller(config) -> bool:
+    """The process that hands items to pytest-xdist's workers runs none itself: it needs no home nor stack."""
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None))
+
+
 def pytest_sessionstart(session):
-    from zoomcamp import datasets, stack
+    from zoomcamp import datasets
     from zoomcamp.settings import get_settings, reload_settings
 
     reload_settings()
-    TEST_HOME.mkdir(exist_ok=True)
-    stack.down()  # a stack left over by an interrupted run
-    remove_stack_files()
+    if _is_xdist_controller(session.config):
+        return
+    TEST_HOME.mkdir(parents=True, exist_ok=True)
     # dlt's pipeline folders hold state (cursors) about the previous session's databases, which are gone.
     shutil.rmtree(get_settings().dlt_path, ignore_errors=True)
-    stack.up()
     datasets.write_sample_lookups()
     datasets.write_sample_trips(["yellow", "green"], [datasets.Month(2021, 1)])
 
 
-def pytest_sessionfinish(session, exitstatus):
+_stack_started = False
+
+
+def start_stack() -> None:
+    """Start this session's stack once (after stopping one an interrupted run left behind)."""
+    global _stack_started
+    if _stack_started:
+        return
     from zoomcamp import stack
 
-    stack.down()
+    stack.down()  # a stack left over by an interrupted run
     remove_stack_files()
+    _stack_started = True  # from here on, the session's end stops whatever did start
+    stack.up()
+
+
+def group_of(nodeid: str) -> str:
+    """The work unit an item belongs to under xdist: GROUPS, else its week's notebooks, else its test file."""
+    path, _, rest = nodeid.partition("::")
+    name = f"{path}::{rest.split('[')[0]}"
+    for group, members in GROUPS.items():
+        if any(name == m or path == m or path.startswith(m + "/") for m in members):
+            return group
+    if path.startswith("week_"):
+        return path.split("/")[0]  # a week's notebooks: one worker, in order
+    return path  # a test file's module fixtures (a Spark session, a dbt build) start once, on one worker
+
+
+class GroupScheduling:
+    """pytest-xdist's scheduler for ``--dist loadgroup``: whole work units (``group_of``) to one worker each, the
+    largest first. (xdist's own loadgroup reads ``xdist_group`` marks by renaming items, which pytest 9.2 ignores:
+    every item then was its own unit, and a week's notebooks ran on both workers at once.)"""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config, log):
+        if config.getvalue("dist") != "loadgroup":
+            return None
+        from xdist.scheduler import LoadScopeScheduling
+
+        class Scheduling(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return group_of(nodeid)
+
+        return Scheduling(config, log)
+
+
+def _is_notebook_cell(item) -> bool:
+    return item.path.suffix == ".ipynb"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _is_notebook_cell(item) or "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)
+
+
+def pytest_runtest_setup(item):
+    # The fast loop (`-m "not stack"`) starts nothing: an unmarked test that needs the stack fails there, loudly, and
+    # gets its mark. Every other run starts the stack before its first test, marked or not, so a missing mark never
+    # makes a full run depend on which test a worker happened to run first.
+    if item.get_closest_marker("stack") or "not stack" not in (item.config.option.markexpr or ""):
+        start_stack()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from zoomcamp import stack
+    from zoomcamp.settings import get_settings
+
+    # What the session started, and what a test started in the session's home (`zoomcamp stack up` from the CLI).
+    if _stack_started or (not _is_xdist_controller(session.config) and get_settings().stack_path.exists()):
+        stack.down()
+        remove_stack_files()
 
 
 def remove_stack_files(settings=None) -> None:
@@ -66,6 +165,15 @@ def remove_stack_files(settings=None) -> None:
     for name in stack.SERVICES:
         shutil.rmtree(stack.get(name, settings).folder, ignore_errors=True)
     shutil.rmtree(settings.stack_path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The session's local stack (PostgreSQL, GCS and BigQuery emulators, Kafka), started on first use."""
+    from zoomcamp import stack as services
+
+    start_stack()
+    return services
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import pytest
 from zoomcamp import orchestration
 from zoomcamp.stack import free_port
 
+pytestmark = pytest.mark.stack  # starts, or needs, the local services
+
 DAG_FILES = sorted(p for folder in orchestration.dag_folders() for p in folder.glob("*.py")
                    if not p.name.startswith("_"))
 
@@ -23,25 +26,33 @@ def test_there_are_dags():
     assert any(p.name == "lake_ingest.py" for p in DAG_FILES)
 
 
-@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: f"{p.parents[2].name}/{p.name}")
-def test_dag_integrity(path, settings, airflow_home):
-    """Each DAG file imports without errors in Airflow's own DagBag, defines exactly the DAG it is named after, and
-    has the house conventions: retries, tags, no catchup surprise, no top-level library work."""
+@pytest.fixture(scope="module")
+def dagbags(settings, airflow_home) -> dict[str, dict]:
+    """Every DAG file loaded in Airflow's own DagBag, one file per bag, in one child process (importing Airflow
+    costs 10-20 s: paid once, not once per file)."""
     script = f"""
 import json
 from airflow.dag_processing.dagbag import DagBag
-bag = DagBag({str(path)!r})
-dag = next(iter(bag.dags.values()), None)
-print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}, "dags": list(bag.dags),
-    "retries": [t.retries for t in dag.tasks] if dag else [], "tags": sorted(dag.tags) if dag else [],
-    "catchup": dag.catchup if dag else None}}))
+found = {{}}
+for path in {[str(p) for p in DAG_FILES]!r}:
+    bag = DagBag(path)
+    dag = next(iter(bag.dags.values()), None)
+    found[path] = {{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}, "dags": list(bag.dags),
+        "retries": [t.retries for t in dag.tasks] if dag else [], "tags": sorted(dag.tags) if dag else [],
+        "catchup": dag.catchup if dag else None}}
+print(json.dumps(found))
 """
     env = {**os.environ, **orchestration.environment(settings, airflow_home=airflow_home)}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
-    import json
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
-    found = json.loads(result.stdout.strip().splitlines()[-1])
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: f"{p.parents[2].name}/{p.name}")
+def test_dag_integrity(path, dagbags):
+    """Each DAG file imports without errors in Airflow's own DagBag, defines exactly the DAG it is named after, and
+    has the house conventions: retries, tags, no catchup surprise, no top-level library work."""
+    found = dagbags[str(path)]
     assert found["errors"] == {}
     assert found["dags"] == [path.stem]
     assert found["retries"] and min(found["retries"]) >= 1

@@ -10,6 +10,8 @@ from zoomcamp import stack, warehouse
 from zoomcamp.stack import StackError
 from zoomcamp.stack.bigquery import BigQuery
 
+pytestmark = pytest.mark.stack  # starts, or needs, the local services
+
 
 def test_the_session_emulator_answers_the_official_client_with_spatial_loaded(settings):
     server = stack.get("bigquery")

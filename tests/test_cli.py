@@ -43,6 +43,7 @@ def test_help_on_every_command(command):
     assert "Usage" in result.output
 
 
+@pytest.mark.stack
 def test_stack_status_json_and_env():
     status = json.loads(run("stack", "status", "--json").stdout)
     assert status["postgres"]["running"] is True
@@ -55,6 +56,7 @@ def test_stack_status_json_and_env():
     assert out.stdout.strip() == "2"
 
 
+@pytest.mark.stack
 def test_stack_up_twice_is_fine():
     result = run("stack", "up")
     assert result.returncode == 0 and "already running" in result.stdout

@@ -12,6 +12,8 @@ from zoomcamp import stack
 from zoomcamp.stack import StackError
 from zoomcamp.stack.gcs import Gcs
 
+pytestmark = pytest.mark.stack  # starts, or needs, the local services
+
 
 @pytest.fixture(scope="module")
 def client():

@@ -10,6 +10,8 @@ from zoomcamp import datasets, db, ingest
 from zoomcamp.datasets.schemas import POSTGRES_TYPES, columns
 from zoomcamp.ingest import IngestError, to_postgres
 
+pytestmark = pytest.mark.stack  # starts, or needs, the local services
+
 
 @pytest.fixture(scope="module")
 def yellow():

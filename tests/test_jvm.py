@@ -15,6 +15,8 @@ import pytest
 
 from zoomcamp import jvm
 
+pytestmark = pytest.mark.stack  # starts, or needs, the local services
+
 POM = "{http://maven.apache.org/POM/4.0.0}"
 
 

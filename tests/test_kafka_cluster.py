@@ -27,6 +27,8 @@ from zoomcamp.stack import StackError
 from zoomcamp.stack.kafka import Kafka
 from zoomcamp.streaming.cluster import LabCluster
 
+pytestmark = pytest.mark.stack  # starts, or needs, the local services
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

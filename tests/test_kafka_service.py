@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from zoomcamp import stack
 from zoomcamp.stack.kafka import HOST, Kafka, answers
+
+pytestmark = pytest.mark.stack  # starts, or needs, the local services
 
 
 def test_two_starts_at_once_start_one_broker_and_a_clean_stop_leaves_nothing_running(settings, scratch_home):

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from zoomcamp import jvm
 from zoomcamp.settings import project_root
+
+pytestmark = pytest.mark.stack  # starts, or needs, the local services
 
 PROJECT = project_root() / "week_6_streaming" / "java"
 

@@ -11,8 +11,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from zoomcamp import stack
 from zoomcamp.stack import free_port
+
+pytestmark = pytest.mark.stack  # starts, or needs, the local services
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,6 +19,8 @@ from zoomcamp import datasets
 from zoomcamp.datasets.blocks import to_parquet
 from zoomcamp.lake import Lake, LakeError
 
+pytestmark = pytest.mark.stack  # starts, or needs, the local services
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from registration_support import PASSWORD, Server, artifacts, count_rows
 
+pytestmark = pytest.mark.stack  # starts, or needs, the local services
+
 
 @pytest.fixture
 def server(tmp_path):

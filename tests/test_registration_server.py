@@ -16,6 +16,8 @@ from registration_support import VALID, ZOOMCAMP, Server, artifacts, count_rows,
 
 from registration import load_test
 
+pytestmark = pytest.mark.stack  # starts, or needs, the local services
+
 
 @pytest.fixture(scope="module", autouse=True)
 def fresh_figures():

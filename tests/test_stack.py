@@ -5,16 +5,18 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 import psycopg2
 import pytest
 
 from zoomcamp import db, stack
-from zoomcamp.stack import StackError
+from zoomcamp.stack import StackError, claim_port
 from zoomcamp.stack.postgres import Postgres
 
 
+@pytest.mark.stack
 def test_the_session_stack_is_a_real_postgres(settings):
     status = stack.get("postgres").status()
     assert status.running and status.details["port"]
@@ -29,6 +31,7 @@ def test_the_session_stack_is_a_real_postgres(settings):
     assert version.startswith("PostgreSQL")
 
 
+@pytest.mark.stack
 def test_psql_works_with_the_exported_environment():
     env = stack.env()
     out = subprocess.run(["psql", "-tAc", "SELECT 40 + 2"], env={"PATH": "/usr/bin:/bin", **env},
@@ -36,6 +39,7 @@ def test_psql_works_with_the_exported_environment():
     assert out.stdout.strip() == "42"
 
 
+@pytest.mark.stack
 def test_a_wrong_password_is_refused(settings):
     env = stack.env()
     with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
@@ -43,6 +47,7 @@ def test_a_wrong_password_is_refused(settings):
                          dbname=env["PGDATABASE"])
 
 
+@pytest.mark.stack
 def test_up_when_already_up_changes_nothing():
     # connect starts on demand only; kafka's pids are per broker (details["brokers"]), so .get
     before = {s.name: s.details.get("pid") for s in stack.status(stack.DEFAULT_SERVICES)}
@@ -53,6 +58,7 @@ def test_up_when_already_up_changes_nothing():
         assert status.details.get("pid") == before[status.name]
 
 
+@pytest.mark.stack
 def test_db_helpers_query_the_running_server():
     db.execute("DROP TABLE IF EXISTS helper_check")
     db.execute("CREATE TABLE helper_check AS SELECT generate_series(1, 10) AS n")
@@ -71,6 +77,7 @@ def test_a_configured_port_in_use_is_a_clear_error_and_creates_nothing(settings,
     assert not (scratch_home / "stack").exists()
 
 
+@pytest.mark.stack
 def test_an_unconfigured_port_moves_to_a_free_one(settings, scratch_home):
     # The session's server holds its port; a second stack (another home) must pick another.
     taken = stack.get("postgres").status().details["port"]
@@ -107,7 +114,15 @@ def test_a_home_closed_to_other_users_keeps_the_cluster_reachable(settings, tmp_
         assert folder.parent == Path("/var/tmp") and folder.name.startswith("zoomcamp-postgres-")
     else:
         assert folder == closed / "home" / "stack" / "postgres"
-    assert Postgres(settings).folder == settings.stack_path / "postgres"  # the project folder is open
+    # A home every user can reach keeps its cluster inside. Not the project folder: a clone made under
+    # `mktemp -d` as root sits in a folder closed to others, and its cluster rightly moves to /var/tmp.
+    opened = Path(tempfile.mkdtemp(prefix="zoomcamp-open-", dir="/tmp"))
+    try:
+        opened.chmod(0o755)
+        assert Postgres(settings.replace(home=opened / "home")).folder == opened / "home" / "stack" / "postgres"
+    finally:
+        opened.rmdir()
+
 
 
 # --- nobody else on the machine gets in -------------------------------------------------------------------
@@ -190,3 +205,16 @@ def test_a_cluster_made_with_the_old_password_gets_the_homes_own_at_its_next_sta
             psycopg2.connect(host="127.0.0.1", port=port, user="root", password="root", dbname="ny_taxi")
     finally:
         old.stop()
+
+
+def test_two_homes_starting_at_once_never_pick_the_same_port():
+    # Two test workers (or two checkouts) start their stacks at the same moment: 5432 is free for both until one
+    # server listens. A claimed port is not handed to another owner; its own owner gets it again (a restart).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        candidate = probe.getsockname()[1]  # free, and nobody's claim yet
+    first = claim_port(candidate, owner="home-a/postgres")
+    second = claim_port(candidate, owner="home-b/postgres")
+    assert first == candidate and second != candidate
+    assert claim_port(candidate, owner="home-a/postgres") == candidate
+    assert claim_port(candidate, owner="home-c/postgres", exclude={candidate}) != candidate

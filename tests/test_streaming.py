@@ -27,6 +27,8 @@ from zoomcamp.stack import StackError
 from zoomcamp.stack.kafka import Kafka, answers
 from zoomcamp.streaming import avro
 
+pytestmark = pytest.mark.stack  # starts, or needs, the local services
+
 ROOT = Path(__file__).resolve().parents[1]
 WEEK = ROOT / "week_6_streaming"
 

@@ -121,6 +121,7 @@ def test_placeholders_and_statements():
 
 
 # --- the backend switch ---------------------------------------------------------------------------------------------
+@pytest.mark.stack
 def test_the_local_backend_is_the_emulator_with_anonymous_credentials(settings):
     from google.auth.credentials import AnonymousCredentials
 
@@ -136,6 +137,7 @@ def test_the_local_backend_without_the_emulator_says_how_to_start_it(scratch_set
         warehouse.client(scratch_settings)
 
 
+@pytest.mark.stack  # its last line compares with the local emulator's client
 def test_the_gcp_backend_is_bigquery_with_application_default_credentials(settings, tmp_path, monkeypatch):
     adc = tmp_path / "adc.json"  # what `gcloud auth application-default login` writes
     adc.write_text(json.dumps({"type": "authorized_user", "client_id": "id.apps.googleusercontent.com",
@@ -204,7 +206,7 @@ def test_sql_files_fill_every_placeholder_they_use():
 
 # --- on the session's emulator --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def wh(settings):
+def wh(settings, stack):
     lake = Lake(settings)
     lake.ingest("yellow", MONTHS, progress=False)
     wh = Warehouse(settings.replace(bq_dataset="test_warehouse"))
@@ -227,6 +229,7 @@ def test_warehouse_row_counts_agree_with_the_lake_check(wh, settings):
     assert loaded.output_rows == sum(lake_rows.values())
 
 
+@pytest.mark.stack
 def test_week3_homework_is_graded_on_the_warehouse(settings, write_answers):
     from zoomcamp import datasets, homework
 

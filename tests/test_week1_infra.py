@@ -113,6 +113,7 @@ def test_env_example_covers_every_variable_and_matches_the_course():
     assert not (DOCKER / ".env").exists() or ".env" in (ROOT / ".gitignore").read_text()
 
 
+@pytest.mark.stack
 def test_ingest_script_loads_into_the_database_it_is_given(tmp_path):
     script = WEEK / "ingest" / "ingest.py"
     env = {**os.environ, "DATABASE_URL": stack.env()["DATABASE_URL"]}

@@ -43,7 +43,7 @@ from .datasets import Month
 from .datasets.schemas import DROPOFF_COLUMN, PICKUP_COLUMN, columns
 from .errors import CourseError
 from .settings import Settings, get_settings, project_root
-from .stack.base import Service, ServiceStatus, free_port, port_is_free
+from .stack.base import Service, ServiceStatus, claim_port
 
 if TYPE_CHECKING:  # pyspark is imported when a function needs it: `import zoomcamp.spark` stays cheap
     from pyspark.sql import DataFrame, SparkSession
@@ -665,8 +665,8 @@ class Cluster(Service):
         check_java()
         self.folder.mkdir(parents=True, exist_ok=True)
         port = self.choose_port(None)
-        ui_port = next(p for p in (8090, free_port()) if port_is_free(p))
-        worker_ui = free_port()
+        ui_port = claim_port(8090, owner=self.owner, exclude={port})
+        worker_ui = claim_port(owner=self.owner, exclude={port, ui_port})
         master_log, worker_log = self.folder / "master.log", self.folder / "worker.log"
         master = self._launch(MASTER_CLASS, ["--host", LOCAL_IP, "--port", str(port), "--webui-port", str(ui_port)],
                               master_log)

@@ -13,7 +13,7 @@ Kafka Connect worker, the Flink cluster) are left out of a plain ``up()``: ``up(
 from __future__ import annotations
 
 from ..settings import Settings, get_settings
-from .base import Service, ServiceStatus, StackError, free_port, port_is_free
+from .base import Service, ServiceStatus, StackError, claim_port, free_port, port_is_free
 from .bigquery import BigQuery
 from .connect import Connect
 from .flink import Flink
@@ -35,8 +35,8 @@ SERVICES: dict[str, type[Service]] = {
 ON_DEMAND = {"connect", "flink"}
 DEFAULT_SERVICES = [name for name in SERVICES if name not in ON_DEMAND]
 
-__all__ = ["DEFAULT_SERVICES", "ON_DEMAND", "SERVICES", "Service", "ServiceStatus", "StackError", "down", "env",
-           "free_port", "get", "port_is_free", "status", "up"]
+__all__ = ["DEFAULT_SERVICES", "ON_DEMAND", "SERVICES", "Service", "ServiceStatus", "StackError", "claim_port", "down",
+           "env", "free_port", "get", "port_is_free", "status", "up"]
 
 
 def get(name: str, settings: Settings | None = None) -> Service:

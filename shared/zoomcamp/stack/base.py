@@ -8,11 +8,13 @@ tests) finds the same server.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import signal
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,10 +112,12 @@ class Service:
                     f"choose another port (ZOOMCAMP_{self.name.upper()}_PORT, or [{self.name}] port in zoomcamp.toml)"
                 )
             return configured
-        for candidate in (self.read_state().get("port"), self.default_port):
-            if candidate and port_is_free(candidate):
-                return candidate
-        return free_port()
+        return claim_port(self.read_state().get("port"), self.default_port, owner=self.owner)
+
+    @property
+    def owner(self) -> str:
+        """Who claims this service's ports (see :func:`claim_port`): one service in one home."""
+        return str(self.state_file)
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -128,9 +132,66 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def free_port() -> int:
+    """A port nobody listens on and no other course process has just claimed (see :func:`claim_port`)."""
+    return claim_port()
+
+
+# A port is free between the moment a service picks it and the moment its server listens on it, seconds later:
+# two homes starting at once (two test workers, two students' checkouts) would both pick 5432. Picking is done
+# under one machine-wide lock, and a picked port stays claimed for CLAIM_SECONDS (time enough for the slowest
+# server to listen; after that, the port is simply not free) for everyone but its owner.
+CLAIMS_FILE = Path(tempfile.gettempdir()) / "zoomcamp-ports.json"
+CLAIM_SECONDS = 180.0
+
+
+def _os_free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def _claims() -> Iterator[dict[str, dict]]:
+    """The live claims (port -> owner, time) under the machine-wide lock; written back on exit."""
+    try:
+        lock = open(CLAIMS_FILE.with_suffix(".lock"), "a")  # noqa: SIM115
+    except OSError:  # a temp folder we cannot write to: no claims, as before
+        yield {}
+        return
+    with lock:
+        with contextlib.suppress(OSError):
+            os.chmod(lock.name, 0o666)  # every user of the machine shares it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            claims = json.loads(CLAIMS_FILE.read_text())
+        except (OSError, ValueError):
+            claims = {}
+        now = time.time()
+        claims = {port: c for port, c in claims.items()
+                  if isinstance(c, dict) and now - c.get("at", 0) < CLAIM_SECONDS}
+        yield claims
+        with contextlib.suppress(OSError):
+            tmp = CLAIMS_FILE.with_name(f"{CLAIMS_FILE.name}.{os.getpid()}")
+            tmp.write_text(json.dumps(claims))
+            os.chmod(tmp, 0o666)
+            os.replace(tmp, CLAIMS_FILE)
+
+
+def claim_port(*candidates: int | None, owner: str | None = None, exclude: set[int] | frozenset = frozenset()) -> int:
+    """The first candidate that is free and not claimed by another owner in the last CLAIM_SECONDS, else any free
+    port; claimed for ``owner`` (a service in a home: ``Service.owner``; None: this call only)."""
+    owner = owner or f"{os.getpid()}:{time.monotonic_ns()}"
+    with _claims() as claims:
+        def usable(port: int) -> bool:
+            claim = claims.get(str(port))
+            return port not in exclude and (claim is None or claim.get("owner") == owner) and port_is_free(port)
+
+        port = next((c for c in candidates if c and usable(c)), None)
+        while port is None:
+            port = _os_free_port()
+            port = port if usable(port) else None
+        claims[str(port)] = {"owner": owner, "at": time.time()}
+    return port
 
 
 def process_alive(pid: int | None, marker: str) -> bool:

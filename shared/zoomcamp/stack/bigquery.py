@@ -24,7 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .base import Service, ServiceStatus, StackError, free_port, port_is_free, process_alive, terminate
+from .base import Service, ServiceStatus, StackError, claim_port, port_is_free, process_alive, terminate
 
 HOST = "127.0.0.1"
 
@@ -123,12 +123,8 @@ class BigQuery(Service):
         return super().choose_port(configured)
 
     def _grpc_port(self, rest_port: int) -> int:
-        for candidate in (self.read_state().get("grpc_port"), self.default_grpc_port):
-            if candidate and candidate != rest_port and port_is_free(candidate):
-                return candidate
-        while (port := free_port()) == rest_port:
-            pass
-        return port
+        return claim_port(self.read_state().get("grpc_port"), self.default_grpc_port, owner=self.owner,
+                          exclude={rest_port})
 
     def start(self) -> ServiceStatus:
         emulator_version()  # installed, or a clear error

@@ -27,7 +27,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .base import Service, ServiceStatus, StackError, free_port, port_is_free, process_alive, terminate
+from .base import Service, ServiceStatus, StackError, claim_port, port_is_free, process_alive, terminate
 
 HOST = "127.0.0.1"
 HEAP = "384m"  # per broker: measured ~350 MB resident with this heap (a student laptop has 8 GB)
@@ -250,12 +250,7 @@ class Kafka(Service):
         taken: set[int] = set()
 
         def pick(*candidates: int | None) -> int:
-            for candidate in candidates:
-                if candidate and candidate not in taken and port_is_free(candidate):
-                    taken.add(candidate)
-                    return candidate
-            while (port := free_port()) in taken:
-                pass
+            port = claim_port(*candidates, owner=self.owner, exclude=taken)
             taken.add(port)
             return port
 
