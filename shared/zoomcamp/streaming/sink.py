@@ -207,6 +207,11 @@ def sink_to_postgres(topic: str, table: SinkTable, to_rows: Callable[[object], I
     consumer = KafkaConsumer(**client_config(settings), group_id=group, enable_auto_commit=False,
                              auto_offset_reset="earliest", max_poll_records=batch_size, session_timeout_ms=6000,
                              heartbeat_interval_ms=1000, group_instance_id=instance)
+    # The group's assignment is computed from this consumer's metadata: on a cluster, a broker that has not yet learned
+    # of a topic just created would leave the group with no partitions until the next metadata refresh (minutes).
+    deadline = time.monotonic() + 15
+    while not consumer.partitions_for_topic(topic) and time.monotonic() < deadline:
+        time.sleep(0.2)
     positions = _Positions(consumer, conn, group)
     consumer.subscribe([topic], listener=positions)
     dead_letters: KafkaProducer | None = None
