@@ -413,8 +413,15 @@ def test_forget_group_removes_members_left_by_stopped_processes():
     from kafka import KafkaConsumer
 
     def member(group, instance=None):
-        c = KafkaConsumer("t-shape", **streaming.client_config(), group_id=group, group_instance_id=instance)
+        c = KafkaConsumer(**streaming.client_config(), group_id=group, group_instance_id=instance)
+        deadline = time.monotonic() + 60
+        # Join only once this consumer's metadata knows the topic: the group's assignment is computed from it, and a
+        # join without it leaves the member with no partitions until a metadata refresh (minutes).
+        while not c.partitions_for_topic("t-shape") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        c.subscribe(["t-shape"])
         while not c.assignment():
+            assert time.monotonic() < deadline, f"{group}: no partitions assigned within 60 s"
             c.poll(100)
         return c
 
