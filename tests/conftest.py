@@ -156,6 +156,30 @@ def pytest_sessionfinish(session, exitstatus):
         remove_stack_files()
 
 
+# Seconds per work unit (setup + call + teardown of its items), printed after the slowest items: the budget of
+# `make test` is the sum over units divided by the workers, so this says where a minute can be won.
+_unit_seconds: dict[str, float] = {}
+_worker_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    _unit_seconds[group_of(report.nodeid)] = _unit_seconds.get(group_of(report.nodeid), 0.0) + report.duration
+    worker = getattr(report, "node", None)
+    name = getattr(worker, "gateway", None) and worker.gateway.id or "main"
+    _worker_seconds[name] = _worker_seconds.get(name, 0.0) + report.duration
+
+
+@pytest.hookimpl(wrapper=True)  # after the slowest items: the last lines of a run
+def pytest_terminal_summary(terminalreporter):
+    yield
+    if not _unit_seconds:
+        return
+    terminalreporter.section("slowest work units (seconds of their items)")
+    for unit, seconds in sorted(_unit_seconds.items(), key=lambda kv: -kv[1])[:12]:
+        terminalreporter.write_line(f"{seconds:8.1f}s  {unit}")
+    terminalreporter.write_line("per worker: " + ", ".join(f"{w} {s:.0f}s" for w, s in sorted(_worker_seconds.items())))
+
+
 def remove_stack_files(settings=None) -> None:
     """Delete the services' files (as root they may live outside the home, see Postgres.folder)."""
     from zoomcamp import stack
