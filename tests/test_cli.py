@@ -192,3 +192,16 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     assert stderr.strip().splitlines() == ["interrupted: the step under way was rolled back or left as it was; run "
                                            "the command again to finish"]
     assert not list((tmp_path / "data" / "sample").glob("yellow_*"))  # no half-written month
+
+
+def test_progress_names_each_notebook(tmp_path):
+    """Each mark says which notebook it is (its number), not only how many are done."""
+    from zoomcamp import course
+    from zoomcamp.settings import get_settings
+
+    notebooks = [course.notebook_id(p) for p in course.notebooks(1)]
+    assert len(notebooks) >= 3
+    course.record(notebooks[1], settings=get_settings().replace(home=tmp_path))  # the second one only
+    shown = run("progress", ZOOMCAMP_HOME=str(tmp_path), COLUMNS="200").stdout
+    week1 = next(line for line in shown.splitlines() if "week_1_basics" in line)
+    assert "· 01" in week1 and "✓ 02" in week1 and "· 03" in week1, shown

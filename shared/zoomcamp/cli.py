@@ -488,15 +488,23 @@ def registration_hash_password(
 
 # --- the course: progress, homework, run, reset ------------------------------------------------------------------
 
+def _notebook_number(notebook: str) -> str:
+    """``week_1_basics/01_data_and_stack.ipynb`` -> ``01`` (the whole name if it has no number)."""
+    name = notebook.rsplit("/", 1)[-1]
+    return name.split("_", 1)[0] if name[:1].isdigit() else name.removesuffix(".ipynb")
+
+
 @app.command("progress")
 def show_progress():
     """Which notebooks you have run to the end, week by week, and what comes next."""
     from .course import next_notebook, progress
 
-    table = Table("week", "done", "notebooks", title="your progress")
+    table = Table("week", "done", "notebooks", title="your progress",
+                  caption="✓ done, · not yet; each notebook by its number (01 is the week's 01_*.ipynb)")
     for week in progress():
-        marks = " ".join("[green]✓[/green]" if n in week.done else "[dim]·[/dim]"
-                         for n in sorted(week.done + week.todo))
+        # Each mark with its notebook's number: which one is done is there to read, not to count.
+        marks = "  ".join(f"[green]✓ {_notebook_number(n)}[/green]" if n in week.done
+                          else f"[dim]· {_notebook_number(n)}[/dim]" for n in sorted(week.done + week.todo))
         table.add_row(week.folder, f"{len(week.done)}/{len(week.done) + len(week.todo)}", marks)
     out.print(table)
     following = next_notebook()
