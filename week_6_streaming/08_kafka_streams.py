@@ -193,7 +193,7 @@ assert internal == ["zone-windows-rides-per-zone-changelog"]
 # - A deserialization exception handler decides what a malformed message does: here, skipped and dead-lettered.
 # - `TopologyTestDriver` tests a topology without a broker; `mvn -o` builds it offline after `make setup`.
 #
-# **Next:** [Week 7 · the project](../week_7_project/README.md)
+# **Next:** [09 · Apache Flink: sources, operators, sinks](09_flink_model.ipynb)
 #
 
 # %%

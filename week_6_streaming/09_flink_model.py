@@ -126,6 +126,18 @@ print("flink cluster:", status.message)
 # Streams** when everything is in Kafka and the team writes Java services; **Spark** when you already run Spark and
 # seconds of latency are fine; a **Python library** for small to medium streams owned by a Python team.
 
+# %% [markdown]
+# ## Summary
+#
+# - A Flink job is a graph of sources, operators and sinks, split into parallel tasks that run in the TaskManagers'
+#   slots; the JobManager schedules them and takes checkpoints (operator state and source offsets together).
+# - PyFlink's Table API / SQL plans the job on the JVM (no Python in the data path); the DataStream API is there for
+#   what SQL cannot say. Here both gave what pandas gives.
+# - Flink is the choice for low-latency, stateful, event-time jobs over many sources; the table above says when
+#   Kafka Streams, Spark or a Python library is the simpler one.
+#
+# **Next:** [10 · event time, watermarks, tumbling and session windows](10_flink_event_time.ipynb)
+
 # %%
 from zoomcamp import course
 

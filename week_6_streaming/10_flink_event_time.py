@@ -12,6 +12,9 @@
 # Every result is checked against pandas computing the same thing on the same rides. The windows run on a
 # mini-cluster inside this kernel (**zoomcamp-flink**), reading Kafka up to its end (bounded): when the input ends
 # the watermark jumps to +∞ and every window still open is emitted.
+#
+# **What you need running:** PostgreSQL and Kafka (the next cell starts them); no Flink cluster (a mini-cluster
+# runs inside this kernel).
 
 # %%
 import pandas as pd
@@ -136,6 +139,18 @@ print(f"watermark 31 days behind: all {patient.rides.sum():,} rides counted, pan
 # %% [markdown]
 # In a live job pick the delay from your data: how late do rides really arrive (the gap between a ride's pickup
 # and the time Kafka received it)? The job script of the next notebook takes it as `--watermark-seconds`.
+
+# %% [markdown]
+# ## Summary
+#
+# - Event time is when the ride happened; the watermark (here the latest pickup seen minus a delay) says when a
+#   window may close.
+# - Tumbling windows cut time into fixed buckets; session windows group a zone's rides separated by less than a gap,
+#   so their lengths follow the data. Both equal pandas' answer on the same rides.
+# - A ride behind the watermark is late: dropped with a 1-minute delay, counted with a 31-day one. The delay trades
+#   latency for completeness.
+#
+# **Next:** [11 · an upsert sink into PostgreSQL, a re-run, a restart](11_flink_upsert_sink.ipynb)
 
 # %%
 from zoomcamp import course

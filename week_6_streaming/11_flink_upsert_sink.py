@@ -90,6 +90,18 @@ print(f"{again.summary}\n{len(table):,} rows, no duplicate key, equal to pandas 
 # harmless. The same holds when you stop a job with a savepoint and start it from there
 # (`flink stop --savepointPath ...`, then `execution.savepoint.path`).
 
+# %% [markdown]
+# ## Summary
+#
+# - `zone_windows.py` reads the rides from Kafka, counts and sums them per zone and 15-minute window in event time,
+#   and writes the windows to PostgreSQL through the JDBC connector; malformed rides go to a dead-letter topic.
+# - The table's primary key makes the sink upsert: a re-run, a late correction or a restart from a checkpoint
+#   rewrites rows, never doubles them.
+# - Run it on a mini-cluster (the script's own process) or submit it to `zoomcamp stack up flink`'s cluster and
+#   watch it in the web UI.
+#
+# **Next:** [Week 7 · the project](../week_7_project/README.md)
+
 # %%
 from zoomcamp import course
 

@@ -79,7 +79,7 @@ def prepare(args) -> dict:
     pg = Postgres(settings)
     try:
         conn = psycopg2.connect(host=HOST, port=pg.read_state()["port"], user=settings.postgres_user,
-                                password=settings.postgres_password, dbname=settings.postgres_db, connect_timeout=5)
+                                password=pg.password, dbname=settings.postgres_db, connect_timeout=5)
     except psycopg2.OperationalError as exc:
         raise CourseError(f"PostgreSQL does not answer ({str(exc).strip().splitlines()[0]}): "
                           "start it with `zoomcamp stack up`") from None
@@ -89,7 +89,8 @@ def prepare(args) -> dict:
             window_start TIMESTAMP NOT NULL, zone INTEGER NOT NULL, rides BIGINT NOT NULL,
             revenue NUMERIC(14, 2) NOT NULL, PRIMARY KEY (window_start, zone))""")
     conn.close()
-    return {"jars": jars, "bootstrap": bootstrap, "jdbc": jdbc, "settings": settings}
+    # The password is this home's own (zoomcamp.stack.postgres), not a setting: the JDBC sink needs it in its options.
+    return {"jars": jars, "bootstrap": bootstrap, "jdbc": jdbc, "settings": settings, "password": pg.password}
 
 
 def build(args, ctx: dict):
@@ -174,7 +175,7 @@ def build(args, ctx: dict):
             'url' = '{ctx["jdbc"]}',
             'table-name' = '{args.table}',
             'username' = '{pg.postgres_user}',
-            'password' = '{pg.postgres_password}',
+            'password' = '{ctx["password"]}',
             'sink.buffer-flush.interval' = '1 s',
             'sink.buffer-flush.max-rows' = '1000'
         )""")

@@ -150,6 +150,7 @@ def recreate_topic(name: str, partitions: int = 3, replication_factor: int = 1, 
         try:
             created = ensure_topic(name, partitions, replication_factor, config, settings)
             if created or not message_count(name, settings):
+                _wait_until_described(name, partitions, settings, deadline)
                 return
             delete_topics([name], settings)  # still there with its messages: the first delete did not take
         except TopicRefused:
@@ -159,6 +160,24 @@ def recreate_topic(name: str, partitions: int = 3, replication_factor: int = 1, 
         if time.monotonic() > deadline:
             raise TopicError(f"topic {name!r} could not be recreated within 30 s ({last})")
         time.sleep(0.5)
+
+
+def _wait_until_described(name: str, partitions: int, settings: Settings | None, deadline: float) -> None:
+    """On a cluster, a broker learns of a new topic a moment after the controller created it: the next call, answered
+    by another broker, may say it does not exist. Wait until every partition has a leader, twice in a row (the admin
+    client asks whichever broker is least loaded)."""
+    seen, last = 0, "no leaders yet"
+    while seen < 2:
+        try:
+            found = describe_topic(name, settings)["partitions"]
+            ready = len(found) == partitions and all(p["leader"] >= 0 for p in found)
+            seen, last = (seen + 1, last) if ready else (0, f"{len(found)} partitions, leaders not all elected")
+        except TopicError as exc:
+            seen, last = 0, str(exc)
+        if seen < 2:
+            if time.monotonic() > deadline:
+                raise TopicError(f"topic {name!r} was created but is not ready within 30 s ({last})")
+            time.sleep(0.2)
 
 
 def topic_offsets(name: str, settings: Settings | None = None) -> pd.DataFrame:
