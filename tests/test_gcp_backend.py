@@ -77,10 +77,7 @@ def test_project_plan_checks_the_gcp_configuration(gcp, monkeypatch):
         monkeypatch.setenv(f"ZOOMCAMP_{name}", value)
     reload_settings()
     try:
-        printed = CliRunner().invoke(app, ["project", "plan"], terminal_width=200)
-        # dbt-bigquery is not installed here: the check names it (`zoomcamp` prints that as one line, exit 2)
-        assert isinstance(printed.exception, project.ProjectError) and "dbt-bigquery" in str(printed.exception)
-        real = importlib.util.find_spec
+        real = importlib.util.find_spec  # dbt-bigquery is not installed here (test_project: the check names it)
         monkeypatch.setattr(importlib.util, "find_spec",
                             lambda name, *a: object() if name == "dbt.adapters.bigquery" else real(name, *a))
         printed = CliRunner().invoke(app, ["project", "plan"], terminal_width=200)
