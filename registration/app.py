@@ -1,8 +1,9 @@
 """The registration web app (FastAPI): the form, the confirmation, the instructor page, a health check.
 
 Pages are rendered on the server (Jinja2, autoescaped) and work without JavaScript; the Content-Security-Policy
-forbids scripts altogether. Built by :func:`create_app` from a :class:`~registration.config.Config`;
-:func:`serve` runs it with uvicorn (``zoomcamp registration serve``).
+allows only the app's own script files (one: the form's time-zone list narrowed to the chosen country). Built by
+:func:`create_app` from a :class:`~registration.config.Config`; :func:`serve` runs it with uvicorn
+(``zoomcamp registration serve``).
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def _templates() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.globals.update(
-        countries=forms.countries(), timezone_options=[(tz, tz) for tz in forms.timezones()],
+        countries=forms.countries(), country_zones=forms.country_zones(),
+        timezone_options=[(tz, tz) for tz in forms.timezones()],
         experience=forms.EXPERIENCE, roles=forms.ROLES,
         # Short labels for the instructor's table and chart ("Advanced", "AWS").
         experience_short={k: v.split(":")[0] for k, v in forms.EXPERIENCE.items()},

@@ -57,11 +57,46 @@ _TZ_AREAS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "A
 
 
 @cache
-def countries() -> dict[str, str]:
-    """ISO 3166 code -> name, sorted by name."""
+def _country_rows() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """(ISO 3166 code, English name, the country's tz zones), sorted by name: countries.tsv."""
     text = resources.files(__package__).joinpath("countries.tsv").read_text(encoding="utf-8")
     rows = (line.split("\t") for line in text.splitlines() if line and not line.startswith("#"))
-    return {code: name for code, name in rows}
+    return tuple((code, name, tuple(zones.split())) for code, name, zones in rows)
+
+
+@cache
+def countries() -> dict[str, str]:
+    """ISO 3166 code -> the country's name (United Kingdom, not the tz database's "Britain (UK)"), sorted by name."""
+    return {code: name for code, name, _ in _country_rows()}
+
+
+@cache
+def country_zones() -> dict[str, tuple[str, ...]]:
+    """ISO 3166 code -> the time zones of that country (the tz database's zone.tab)."""
+    return {code: zones for code, _, zones in _country_rows()}
+
+
+@cache
+def _zone_countries() -> dict[str, set[str]]:
+    owners: dict[str, set[str]] = {}
+    for code, zones in country_zones().items():
+        for zone in zones:
+            owners.setdefault(zone, set()).add(code)
+    return owners
+
+
+def zone_mismatch(country: str, timezone: str) -> str | None:
+    """Why ``timezone`` cannot be where someone in ``country`` lives, or None. UTC goes with every country; so does
+    a zone the tz database gives no country (an old name such as Asia/Calcutta), and any zone for a country
+    without zones of its own (an uninhabited island)."""
+    owners, own = _zone_countries().get(timezone), country_zones().get(country, ())
+    if timezone == "UTC" or not owners or not own or country in owners:
+        return None
+    names = countries()
+    where = " and ".join(sorted(names[c] for c in owners))
+    shown = ", ".join(own[:4]) + (", ..." if len(own) > 4 else "")
+    return (f"{timezone} is in {where}, not in {names[country]}: choose a time zone of {names[country]} ({shown}) "
+            "or UTC.")
 
 
 @cache
@@ -133,6 +168,8 @@ def validate(form: dict[str, str], cohorts: tuple[str, ...]) -> tuple[Submission
     cloud = _choice(form, "cloud", CLOUDS, "Choose a cloud (or None).", errors)
     heard_from = _choice(form, "heard_from", HEARD_FROM, "Tell us how you heard about the course.", errors)
     cohort = _choice(form, "cohort", cohorts, "Choose a cohort from the list.", errors)
+    if "country" not in errors and "timezone" not in errors and (mismatch := zone_mismatch(country, timezone)):
+        errors["timezone"] = mismatch
     if form.get("consent") != "yes":
         errors["consent"] = "Tick the box to agree that we store your registration (it is required)."
 

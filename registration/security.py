@@ -30,9 +30,9 @@ SESSION_SECONDS = 8 * 3600
 # expiry (ASCII digits only: str.isdigit() also accepts "²", which int() refuses), session id, signature
 _SESSION_COOKIE = re.compile(r"([0-9]{1,12})\.([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{43})")
 
-# No scripts at all, styles from our own stylesheet only, forms post back here only, never framed.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-                           "frame-ancestors 'none'; base-uri 'none'")
+# Scripts and styles from our own files only (no inline code), forms post back here only, never framed.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-frame-options", b"DENY"),

@@ -41,6 +41,31 @@ def test_help_on_every_command(command):
     result = CliRunner().invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+    usage = next(line for line in result.output.splitlines() if "Usage:" in line)
+    # What to type, not typer's placeholders: no {TYPE} for a required argument, no YEAR-MONTH......
+    assert "{" not in usage and "}" not in usage and "......" not in usage and "...]..." not in usage, usage
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("data", "sample", "--bogus"), "error: no such option: --bogus"),
+    (("data", "download"), "error: missing argument 'TYPE'"),
+    (("data", "sample", "--rows", "many"), "error: invalid value for '--rows'"),
+    (("nosuch",), "error: no such command 'nosuch'"),
+], ids=["unknown option", "missing argument", "bad value", "unknown command"])
+def test_bad_usage_is_one_line_that_says_what_to_do(tmp_path, args, message):
+    """The course's one error style for bad arguments too: one line, exit 2, where to read how (no boxed panel)."""
+    result = run(*args, ZOOMCAMP_HOME=str(tmp_path))
+    assert result.returncode == 2 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    command = " ".join(a for a in args[:2] if a.isalpha() and a != "nosuch")
+    assert result.stderr.startswith(message)
+    assert result.stderr.rstrip().endswith(f"see `zoomcamp {command + ' ' if command else ''}--help`"), result.stderr
+
+
+def test_a_group_without_a_command_shows_its_help():
+    result = run("data")
+    assert result.returncode == 2 and "Usage: zoomcamp data" in result.stdout + result.stderr
+    assert "error:" not in result.stderr
 
 
 @pytest.mark.stack
@@ -170,3 +195,16 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     assert stderr.strip().splitlines() == ["interrupted: the step under way was rolled back or left as it was; run "
                                            "the command again to finish"]
     assert not list((tmp_path / "data" / "sample").glob("yellow_*"))  # no half-written month
+
+
+def test_progress_names_each_notebook(tmp_path):
+    """Each mark says which notebook it is (its number), not only how many are done."""
+    from zoomcamp import course
+    from zoomcamp.settings import get_settings
+
+    notebooks = [course.notebook_id(p) for p in course.notebooks(1)]
+    assert len(notebooks) >= 3
+    course.record(notebooks[1], settings=get_settings().replace(home=tmp_path))  # the second one only
+    shown = run("progress", ZOOMCAMP_HOME=str(tmp_path), COLUMNS="200").stdout
+    week1 = next(line for line in shown.splitlines() if "week_1_basics" in line)
+    assert "· 01" in week1 and "✓ 02" in week1 and "· 03" in week1, shown

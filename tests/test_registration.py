@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import stat
 import subprocess
+import unicodedata
 
 import pytest
 import sqlalchemy as sa
@@ -86,7 +88,8 @@ def test_the_form_has_every_field_with_a_label_and_a_csrf_token(client):
         assert f'<fieldset id="{field}"' in html
         for value in values:
             assert f'<label for="{field}-{value}">' in html
-    assert '<option value="2027">2027</option>' in html and "<script" not in html
+    assert '<option value="2027">2027</option>' in html
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/form.js" defer>']  # no inline code
     assert len(token(html)) >= 40
     cookie = response.headers["set-cookie"].lower()
     assert "zc_csrf=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
@@ -125,6 +128,8 @@ def test_the_same_email_twice_is_already_registered(client):
     ({"email": "ada@" + "e" * 250 + ".com"}, "email", "like name@example.com"),
     ({"country": "XX"}, "country", "Choose your country"),
     ({"timezone": "Mars/Olympus_Mons"}, "timezone", "time zone"),
+    ({"country": "US"}, "timezone", "Europe/London is in United Kingdom, not in United States: choose a time zone of "
+                                    "United States (America/New_York, "),
     ({"experience": "guru"}, "experience", "experience level"),
     ({"role": "ceo"}, "role", "closest to yours"),
     ({"cloud": "oracle"}, "cloud", "Choose a cloud"),
@@ -141,6 +146,23 @@ def test_every_field_is_checked_on_the_server(client, changes, field, message):
     assert rows(client) == []
     if field != "name":  # what was typed is kept
         assert 'value="Ada Lovelace"' in html
+
+
+def test_countries_are_named_as_people_name_them_and_a_time_zone_must_be_the_countrys(client):
+    names = forms.countries()
+    assert names["GB"] == "United Kingdom" and names["KR"] == "South Korea" and names["US"] == "United States"
+    assert "Britain (UK)" not in names.values() and len(names) >= 249
+    assert list(names.values()) == sorted(  # Åland and Côte d'Ivoire where their letters are, not after Zimbabwe
+        names.values(), key=lambda n: unicodedata.normalize("NFKD", n).encode("ascii", "ignore").lower())
+    # Each country carries its zones, for form.js to narrow the time-zone list to them (test_registration_browser).
+    assert '<option value="GB" data-zones="Europe/London">United Kingdom</option>' in client.get("/").text
+    # The time zone goes with the country: any of its own, or UTC; another country's is refused (see the cases in
+    # test_every_field_is_checked_on_the_server); a zone of no country in the tz database (an old name) is taken.
+    for country, zone in (("DE", "Europe/Berlin"), ("DE", "UTC"), ("US", "America/Los_Angeles"),
+                          ("IN", "Asia/Calcutta"), ("NL", "Europe/Amsterdam")):
+        assert forms.zone_mismatch(country, zone) is None, (country, zone)
+    assert "France" in forms.zone_mismatch("DE", "Europe/Paris")
+    assert set(forms.country_zones()["US"]) < set(forms.timezones())  # every zone of a country is on the list
 
 
 def test_several_errors_are_listed_together_and_typed_values_are_kept(client):
@@ -293,7 +315,8 @@ def test_every_response_has_the_security_headers(client):
         for name, value in SECURITY_HEADERS:
             assert response.headers[name.decode()] == value.decode(), (response.url, name)
     csp = client.get("/").headers["content-security-policy"]
-    assert "default-src 'none'" in csp and "script-src" not in csp and "frame-ancestors 'none'" in csp
+    assert "default-src 'none'" in csp and "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
     assert client.get("/").headers["cache-control"] == "no-store"
     assert client.get("/docs").status_code == 404 and client.get("/openapi.json").status_code == 404
 
@@ -312,7 +335,8 @@ def test_without_a_password_hash_the_instructor_page_is_off_and_says_how_to_set_
 
 def test_the_instructor_logs_in_and_sees_searches_and_exports(client):
     submit(client, name="Ada Lovelace", email="ada@example.com")
-    submit(client, name="Grace Hopper", email="grace@example.com", country="US", experience="advanced")
+    submit(client, name="Grace Hopper", email="grace@example.com", country="US", timezone="America/New_York",
+           experience="advanced")
     submit(client, name="=HYPERLINK(\"http://evil\")", email="formula@example.com")
     assert "Instructor login" in client.get("/instructor").text  # not logged in yet
     assert login(client, "wrong password!").status_code == 401
@@ -326,7 +350,7 @@ def test_the_instructor_logs_in_and_sees_searches_and_exports(client):
     assert "Registrations <span class=\"count\">(3)</span>" in page
     assert "Grace Hopper" in page and "Ada Lovelace" in page
     assert page.count('<rect class="bar"') == 2 + 2  # countries GB, US; experience levels 2
-    assert "United States" in page and "Britain (UK)" in page
+    assert "United States" in page and "United Kingdom" in page
 
     found = client.get("/instructor", params={"q": "hopper"}).text
     assert "Grace Hopper" in found and "Ada Lovelace" not in found and "1 registration " in found

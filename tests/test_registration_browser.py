@@ -63,3 +63,23 @@ def test_register_and_find_the_row_in_a_browser_without_javascript(browser, serv
     assert count_rows(server.database_url) == 1
     for name in ("form", "confirmation", "instructor"):
         assert (artifacts() / f"registration-{name}.png").stat().st_size > 10_000
+
+
+def test_with_javascript_the_time_zones_are_the_chosen_countrys(browser, server):
+    """form.js, allowed by the Content-Security-Policy (a blocked script would leave the whole list)."""
+    context = browser.new_context()
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(server.url + "/")
+    zone = page.get_by_label("Time zone", exact=True)
+    everything = zone.locator("option").count()
+    page.get_by_label("Country", exact=True).select_option(label="Germany")
+    assert zone.locator("option").all_inner_texts() == ["Choose your time zone", "UTC", "Europe/Berlin",
+                                                        "Europe/Busingen"]
+    page.get_by_label("Country", exact=True).select_option(label="Iceland")  # one zone: chosen for you
+    assert zone.input_value() == "Atlantic/Reykjavik"
+    page.get_by_label("Country", exact=True).select_option("")  # no country: the whole list again
+    assert zone.locator("option").count() == everything > 300
+    assert not [e for e in errors if "Content Security Policy" in e]  # (the browser's own /favicon.ico is a 404)
+    context.close()

@@ -33,6 +33,16 @@ def test_gcp_backend_needs_a_project_and_a_bucket(tmp_path):
     config.write_text('backend = "gcp"\n[gcp]\nproject = "my-project"\n[gcs]\nbucket = "my-lake"\n')
     s = load_settings(environ={}, config=config)
     assert (s.backend, s.gcp_project, s.gcs_bucket) == ("gcp", "my-project", "my-lake")
+    assert (s.gcs_endpoint, s.bq_endpoint) == (None, None)  # Google's own
+
+
+def test_emulator_endpoints_stand_in_for_googles_and_must_be_urls(tmp_path):
+    config = tmp_path / "zoomcamp.toml"
+    config.write_text('[gcs]\nendpoint = "http://127.0.0.1:4443"\n[bq]\nendpoint = "http://127.0.0.1:9050/"\n')
+    s = load_settings(environ={}, config=config)
+    assert (s.gcs_endpoint, s.bq_endpoint) == ("http://127.0.0.1:4443", "http://127.0.0.1:9050/")
+    with pytest.raises(SettingsError, match="bq_endpoint must be a URL such as http://127.0.0.1:4443, not '127"):
+        load_settings(environ={"ZOOMCAMP_BQ_ENDPOINT": "127.0.0.1:9050"}, config=config)
 
 
 @pytest.mark.parametrize(

@@ -87,23 +87,20 @@ def destination(kind: str, settings: Settings | None = None):
 
         return dlt.destinations.postgres(db.url(settings, driver="postgresql"))
     if kind == "lake":
-        from .lake import API, Lake
+        from .lake import API, Lake, gcs_emulator
 
         lake = Lake(settings)
         options: dict[str, Any] = {}
-        if lake.protocol == "gs://" and settings.backend != "gcp":  # the emulator: gcsfs's endpoint, no credentials
+        if lake.protocol == "gs://" and (endpoint := gcs_emulator(settings)):  # gcsfs's endpoint, no credentials
             from dlt.common.configuration.specs.gcp_credentials import (
                 GcpDefaultCredentials,
                 GcpServiceAccountCredentials,
             )
             from google.auth.credentials import AnonymousCredentials
 
-            from .stack.gcs import Gcs
-
             anonymous = GcpServiceAccountCredentials()
             # As "default" credentials they hand gcsfs no token of their own, so the "anon" token below is used.
             GcpDefaultCredentials.parse_native_representation(anonymous, AnonymousCredentials())
-            endpoint = Gcs(settings).env()["STORAGE_EMULATOR_HOST"]
             options = {"credentials": anonymous, "kwargs": {"endpoint_url": endpoint, "token": "anon",
                                                             "project": settings.gcp_project or "zoomcamp"}}
         return dlt.destinations.filesystem(bucket_url=lake.uri(API) if lake.protocol else

@@ -13,46 +13,76 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperCommand
 
 from . import datasets, stack
 from .datasets import parse_months
 from .errors import CourseError
 from .settings import get_settings
 
-app = typer.Typer(help="The Data Engineering Zoomcamp course toolkit.", no_args_is_help=True,
+try:  # typer vendors click (0.29 on); before, it used click itself
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors
+
+
+
+class _Command(TyperCommand):
+    """A command whose usage line shows what to type: ``TYPE [YEAR-MONTH...]``, where typer writes ``{TYPE}`` for a
+    required argument (and ``[YEAR-MONTH...]...`` for a metavar that already says it repeats)."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument" and not getattr(param, "hidden", False):
+                name = param.metavar or (param.name or "").upper()
+                if param.nargs != 1 and not name.endswith("..."):
+                    name += "..."
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+
+class _Typer(typer.Typer):
+    """typer.Typer whose commands are :class:`_Command` (unless one asks for another class)."""
+
+    def command(self, *args, cls=None, **kwargs):
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+app = _Typer(help="The Data Engineering Zoomcamp course toolkit.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
-data_app = typer.Typer(help="NYC TLC data: a deterministic sample, or the real files.", no_args_is_help=True)
-stack_app = typer.Typer(help="The local services (PostgreSQL, ...): up, down, status, env.", no_args_is_help=True)
-ingest_app = typer.Typer(help="Load data into the course's databases.", no_args_is_help=True)
-dbt_app = typer.Typer(help="Week 4's dbt project: raw tables, profile variables, dbt commands.", no_args_is_help=True)
+data_app = _Typer(help="NYC TLC data: a deterministic sample, or the real files.", no_args_is_help=True)
+stack_app = _Typer(help="The local services (PostgreSQL, ...): up, down, status, env.", no_args_is_help=True)
+ingest_app = _Typer(help="Load data into the course's databases.", no_args_is_help=True)
+dbt_app = _Typer(help="Week 4's dbt project: raw tables, profile variables, dbt commands.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(stack_app, name="stack")
 app.add_typer(ingest_app, name="ingest")
-lake_app = typer.Typer(help="The data lake: partitioned parquet in GCS (the local emulator by default).",
+lake_app = _Typer(help="The data lake: partitioned parquet in GCS (the local emulator by default).",
                        no_args_is_help=True)
 app.add_typer(lake_app, name="lake")
-airflow_app = typer.Typer(help="Airflow on this machine with the course's DAGs (week_*/airflow/dags).",
+airflow_app = _Typer(help="Airflow on this machine with the course's DAGs (week_*/airflow/dags).",
                           no_args_is_help=True)
 app.add_typer(airflow_app, name="airflow")
 app.add_typer(dbt_app, name="dbt")
-registration_app = typer.Typer(help="The course's registration web app (registration/).", no_args_is_help=True)
+registration_app = _Typer(help="The course's registration web app (registration/).", no_args_is_help=True)
 app.add_typer(registration_app, name="registration")
-spark_app = typer.Typer(help="Spark (week 5): a standalone cluster on this machine, spark-submit.",
+spark_app = _Typer(help="Spark (week 5): a standalone cluster on this machine, spark-submit.",
                         no_args_is_help=True)
 app.add_typer(spark_app, name="spark")
-project_app = typer.Typer(help="Week 7's reference project: the pipeline, its dashboard, the rubric self-check.",
+project_app = _Typer(help="Week 7's reference project: the pipeline, its dashboard, the rubric self-check.",
                           no_args_is_help=True)
 app.add_typer(project_app, name="project")
-jvm_app = typer.Typer(help="The course's JVM artifacts (Kafka, Connect plugins, connectors) from Maven Central.",
+jvm_app = _Typer(help="The course's JVM artifacts (Kafka, Connect plugins, connectors) from Maven Central.",
                       no_args_is_help=True)
 app.add_typer(jvm_app, name="jvm")
-dez_app = typer.Typer(help="DataTalksClub's Zoomcamp (DEZ): what of your DEZ homework runs on this course's stack.",
+dez_app = _Typer(help="DataTalksClub's Zoomcamp (DEZ): what of your DEZ homework runs on this course's stack.",
                       no_args_is_help=True)
 app.add_typer(dez_app, name="dez")
-warehouse_app = typer.Typer(help="The warehouse (week 3): BigQuery SQL files on the emulator or BigQuery.",
+warehouse_app = _Typer(help="The warehouse (week 3): BigQuery SQL files on the emulator or BigQuery.",
                             no_args_is_help=True)
 app.add_typer(warehouse_app, name="warehouse")
-api_app = typer.Typer(help="Week 2's rides API (paginated JSON, failures on demand) and its dlt pipeline.",
+api_app = _Typer(help="Week 2's rides API (paginated JSON, failures on demand) and its dlt pipeline.",
                       no_args_is_help=True)
 app.add_typer(api_app, name="api")
 
@@ -458,22 +488,30 @@ def registration_hash_password(
 
 # --- the course: progress, homework, run, reset ------------------------------------------------------------------
 
+def _notebook_number(notebook: str) -> str:
+    """``week_1_basics/01_data_and_stack.ipynb`` -> ``01`` (the whole name if it has no number)."""
+    name = notebook.rsplit("/", 1)[-1]
+    return name.split("_", 1)[0] if name[:1].isdigit() else name.removesuffix(".ipynb")
+
+
 @app.command("progress")
 def show_progress():
     """Which notebooks you have run to the end, week by week, and what comes next."""
     from .course import next_notebook, progress
 
-    table = Table("week", "done", "notebooks", title="your progress")
+    table = Table("week", "done", "notebooks", title="your progress",
+                  caption="✓ done, · not yet; each notebook by its number (01 is the week's 01_*.ipynb)")
     for week in progress():
-        marks = " ".join("[green]✓[/green]" if n in week.done else "[dim]·[/dim]"
-                         for n in sorted(week.done + week.todo))
+        # Each mark with its notebook's number: which one is done is there to read, not to count.
+        marks = "  ".join(f"[green]✓ {_notebook_number(n)}[/green]" if n in week.done
+                          else f"[dim]· {_notebook_number(n)}[/dim]" for n in sorted(week.done + week.todo))
         table.add_row(week.folder, f"{len(week.done)}/{len(week.done) + len(week.todo)}", marks)
     out.print(table)
     following = next_notebook()
     out.print(f"next: {following}" if following else "every notebook is done: on to the project (week 7)!")
 
 
-homework_app = typer.Typer(help="Each week's homework, checked against the data you loaded.", no_args_is_help=True)
+homework_app = _Typer(help="Each week's homework, checked against the data you loaded.", no_args_is_help=True)
 app.add_typer(homework_app, name="homework")
 
 
@@ -779,9 +817,34 @@ def show_settings():
     out.print(table)
 
 
+def _usage_error(exc: click_errors.UsageError) -> str:
+    """A bad command line in the course's one error style: what is wrong, and where to read how (one line)."""
+    text = " ".join(exc.format_message().split()).rstrip(".")
+    if text[:1].isupper() and text[1:2].islower():  # "No such option" -> "no such option", not "PGPORT" -> "pGPORT"
+        text = text[0].lower() + text[1:]
+    command = exc.ctx.command_path if exc.ctx is not None else "zoomcamp"
+    return f"{text}; see `{command} --help`"
+
+
 def main() -> None:
     try:
-        app()
+        # standalone_mode=False: click's errors come here instead of typer's boxed panel (see below), and an exit
+        # code comes back instead of SystemExit.
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:  # `zoomcamp data`: its help (printed already with rich)
+        if exc.format_message().strip():
+            exc.show()
+        sys.exit(2)
+    except click_errors.UsageError as exc:  # unknown option or command, missing argument, bad value
+        err.print(f"[red]error:[/red] {escape(_usage_error(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Abort:  # end of input at a prompt
+        err.print("[red]error:[/red] aborted: nothing was changed", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except click_errors.ClickException as exc:
+        err.print(f"[red]error:[/red] {escape(' '.join(exc.format_message().split()))}", highlight=False,
+                  soft_wrap=True)
+        sys.exit(exc.exit_code)
     except CourseError as exc:  # something the user can fix: one line, exit code 2, no traceback
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -793,3 +856,7 @@ def main() -> None:
         err.print("interrupted: the step under way was rolled back or left as it was; run the command again to "
                   "finish", highlight=False, soft_wrap=True)
         sys.exit(130)
+    if code == 130:  # Ctrl-C: typer turns KeyboardInterrupt into exit code 130 (returned here, not raised)
+        err.print("interrupted: the step under way was rolled back or left as it was; run the command again to "
+                  "finish", highlight=False, soft_wrap=True)
+    sys.exit(code if isinstance(code, int) else 0)

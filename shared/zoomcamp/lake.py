@@ -100,6 +100,20 @@ class DatasetInfo:
         return sum(p["rows"] for p in self.partitions)
 
 
+def gcs_emulator(settings: Settings) -> str | None:
+    """The endpoint of the GCS emulator that ``gs://`` URLs go to, without credentials: the stack's with the local
+    backend, ``gcs_endpoint`` with ``backend = "gcp"``; None = Google's GCS (Application Default Credentials)."""
+    if settings.backend == "gcp":
+        return settings.gcs_endpoint
+    from .stack.gcs import Gcs
+
+    env = Gcs(settings).env()
+    if not env:
+        raise LakeError("the lake is on the local GCS emulator, which is not running: "
+                        "start it with `zoomcamp stack up` (or stack.up() in a notebook)")
+    return env["STORAGE_EMULATOR_HOST"]
+
+
 def _month(value: Month | str) -> Month:
     return value if isinstance(value, Month) else Month.parse(value)
 
@@ -118,7 +132,8 @@ class Lake:
     def _filesystem(self):
         if self.url.startswith(("gs://", "gcs://")):
             bucket = self.url.split("://", 1)[1].split("/", 1)[0]
-            if self.settings.backend == "gcp":  # real GCS, Application Default Credentials
+            endpoint = gcs_emulator(self.settings)
+            if endpoint is None:  # real GCS, Application Default Credentials
                 from google.auth.exceptions import DefaultCredentialsError
 
                 try:
@@ -128,13 +143,7 @@ class Lake:
                                     "on this machine: run `gcloud auth application-default login` (no key file "
                                     "needed)") from None
             else:
-                from .stack.gcs import Gcs
-
-                env = Gcs(self.settings).env()
-                if not env:
-                    raise LakeError("the lake is on the local GCS emulator, which is not running: "
-                                    "start it with `zoomcamp stack up` (or stack.up() in a notebook)")
-                fs = _gcs_filesystem()(endpoint_url=env["STORAGE_EMULATOR_HOST"], token="anon",
+                fs = _gcs_filesystem()(endpoint_url=endpoint, token="anon",
                                          project=self.settings.gcp_project or "zoomcamp")
             if not fs.exists(bucket):
                 if self.settings.backend == "gcp":

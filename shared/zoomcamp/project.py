@@ -583,6 +583,16 @@ class DashboardData:
         return (f"WHERE month IN ({', '.join(repr(m) for m in months)}) "
                 f"AND service_type IN ({', '.join(repr(s) for s in services)})")
 
+    @staticmethod
+    def selection_note(months: Iterable[str], services: Iterable[str]) -> str | None:
+        """What to say instead of charts when the selection is empty (charts of nothing are drawn with axes
+        labelled 0.000000 and totals of $0.00); None when there is something to show."""
+        if not list(months):
+            return "Select a month (or several) in the sidebar to see its trips and revenue."
+        if not list(services):
+            return "Select a service type (Green, Yellow or both) in the sidebar to see its trips and revenue."
+        return None
+
     def months(self) -> list[str]:
         return self.query(f"SELECT DISTINCT month FROM {self._table('daily_trips')} ORDER BY month")["month"].tolist()
 

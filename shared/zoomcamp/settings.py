@@ -98,6 +98,11 @@ class Settings:
     gcp_project: str | None = None
     gcp_region: str = "europe-west1"
     gcs_bucket: str | None = None
+    # With backend = "gcp": endpoints that stand in for Google's ("http://127.0.0.1:4443"), used with anonymous
+    # credentials, i.e. emulators (the course's tests run the gcp code paths on its own, tests/test_gcp_backend.py).
+    # None = Google's endpoints with Application Default Credentials. [gcs] endpoint, [bq] endpoint in zoomcamp.toml.
+    gcs_endpoint: str | None = None
+    bq_endpoint: str | None = None
     bq_dataset: str = "trips_data_all"
     # The dataset dbt's prod target builds its models into (`zoomcamp dbt env --target prod` exports it).
     dbt_dataset: str = "production"
@@ -151,6 +156,10 @@ class Settings:
             raise SettingsError(f"api_rides must be at least 1, not {self.api_rides}")
         if self.sample_rows < 1:
             raise SettingsError(f"sample_rows must be at least 1, not {self.sample_rows}")
+        for name in ("gcs_endpoint", "bq_endpoint"):
+            url = getattr(self, name)
+            if url is not None and not re.fullmatch(r"https?://[^/\s]+/?", url):
+                raise SettingsError(f"{name} must be a URL such as http://127.0.0.1:4443, not {url!r}")
         if self.backend == "gcp" and not (self.gcp_project and self.gcs_bucket):
             raise SettingsError(
                 "backend = 'gcp' needs gcp_project and gcs_bucket "

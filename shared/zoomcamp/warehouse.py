@@ -63,12 +63,13 @@ class WarehouseError(CourseError, RuntimeError):
 # --- the client ---------------------------------------------------------------------------------------------------
 def client(settings: Settings | None = None):
     """A ``google.cloud.bigquery.Client``: on the local emulator (anonymous credentials, the stack's endpoint) or,
-    with ``backend = "gcp"``, on BigQuery itself (Application Default Credentials, ``gcp_project``)."""
+    with ``backend = "gcp"``, on BigQuery itself (Application Default Credentials, ``gcp_project``), or on the
+    emulator at ``bq_endpoint`` standing in for it (anonymous)."""
     from google.api_core.client_options import ClientOptions
     from google.cloud import bigquery
 
     settings = settings or get_settings()
-    if settings.backend == "gcp":
+    if settings.backend == "gcp" and not settings.bq_endpoint:
         import google.auth
         from google.auth.exceptions import DefaultCredentialsError
 
@@ -84,6 +85,10 @@ def client(settings: Settings | None = None):
 
     from .stack.bigquery import BigQuery
 
+    if settings.backend == "gcp":  # bq_endpoint: an emulator standing in for BigQuery, in the settings' project
+        return _emulator_client_class()(project=settings.gcp_project, credentials=AnonymousCredentials(),
+                                        location=settings.gcp_region,
+                                        client_options=ClientOptions(api_endpoint=settings.bq_endpoint))
     env = BigQuery(settings).env()
     if not env:
         raise WarehouseError("the local BigQuery emulator is not running: start it with `zoomcamp stack up` "

@@ -17,7 +17,7 @@ from zoomcamp.project import SERVICES, DashboardData
 st.set_page_config(page_title="NYC taxi trips", page_icon=":taxi:", layout="wide")
 st.title("NYC taxi trips: green and yellow cabs")
 
-COLOURS = alt.Scale(domain=["Green", "Yellow"], range=["#2ca02c", "#e6b800"])
+COLOURS = {"Green": "#2ca02c", "Yellow": "#e6b800"}  # each service's colour in every chart
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -50,6 +50,10 @@ with st.sidebar:
                "Trips from or to an unknown zone, and duplicates, are left out by dbt.")
 
 chosen, picked = tuple(chosen_months), tuple(services)
+note = DashboardData.selection_note(chosen, picked)
+if note:  # nothing selected: say what to do, not charts of nothing
+    st.info(note)
+    st.stop()
 totals = query("totals", chosen, picked)
 trips_col, revenue_col, per_trip_col = st.columns(3)
 trips_col.metric("Trips", f"{totals['trips']:,}")
@@ -63,7 +67,9 @@ with left:
     chart = alt.Chart(daily).mark_line(point=True).encode(
         x=alt.X("pickup_date:T", title="pickup day"),
         y=alt.Y(f"{measure}:Q", title=measure),
-        color=alt.Color("service_type:N", scale=COLOURS, title="service"),
+        # The legend lists the services selected, not every service there is.
+        color=alt.Color("service_type:N", title="service",
+                        scale=alt.Scale(domain=list(picked), range=[COLOURS[s] for s in picked])),
         tooltip=["pickup_date:T", "service_type:N", "trips:Q", alt.Tooltip("revenue:Q", format="$,.2f")],
     )
     st.altair_chart(chart, width="stretch")
