@@ -39,11 +39,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .datasets import Month
-from .datasets.schemas import DROPOFF_COLUMN, PICKUP_COLUMN, columns
-from .errors import CourseError
-from .settings import Settings, get_settings, project_root
-from .stack.base import Service, ServiceStatus, claim_port
+from ..datasets import Month
+from ..datasets.schemas import DROPOFF_COLUMN, PICKUP_COLUMN, columns
+from ..errors import CourseError
+from ..settings import Settings, get_settings, project_root
+from ..stack.base import Service, ServiceStatus, claim_port
 
 if TYPE_CHECKING:  # pyspark is imported when a function needs it: `import zoomcamp.spark` stays cheap
     from pyspark.sql import DataFrame, SparkSession
@@ -67,7 +67,7 @@ class SparkError(CourseError, RuntimeError):
 
 def check_java() -> int:
     """The Java major version Spark will use; a clear error if there is none or it is too old."""
-    from .doctor import java_version
+    from ..doctor import java_version
 
     found = java_version()
     if found is None or found < MIN_JAVA:
@@ -223,7 +223,7 @@ def read_trips(spark: SparkSession, kind: str, path: str | Path | list, *,
 
     paths = [str(p) for p in (path if isinstance(path, list | tuple) else [path])]
     if all(p.endswith((".csv", ".csv.gz")) for p in paths):
-        from .datasets.reading import header_names
+        from ..datasets.reading import header_names
 
         for p in paths:  # a local file of another layout is one line here, before Spark starts reading
             if "://" not in p and "*" not in p and Path(p).is_file():
@@ -273,7 +273,7 @@ def _quietly_launched(builder, settings: Settings):
 
 def read_zones(spark: SparkSession, path: str | Path | None = None, *, settings: Settings | None = None) -> DataFrame:
     """The taxi zone lookup (``LocationID, Borough, Zone, service_zone``); the course's file unless ``path``."""
-    from . import datasets
+    from .. import datasets
 
     path = path or datasets.zones_file(settings=settings)
     return spark.read.csv(str(path), header=True, schema=struct_type("zones"), enforceSchema=False)
@@ -291,7 +291,7 @@ def local_lake_url(settings: Settings | None = None) -> str:
 def local_lake(settings: Settings | None = None):
     """The data lake as a folder Spark can read (:func:`local_lake_url`; the same layout and code as week 2's
     bucket; see the module's description)."""
-    from .lake import Lake
+    from ..lake import Lake
 
     settings = settings or get_settings()
     return Lake(settings, url=local_lake_url(settings))
@@ -399,7 +399,7 @@ def to_warehouse(report: pd.DataFrame | str | Path, month: Month | str, *, table
     import psycopg2
     from psycopg2.extras import execute_values
 
-    from .stack.postgres import Postgres
+    from ..stack.postgres import Postgres
 
     settings = settings or get_settings()
     month = month if isinstance(month, Month) else Month.parse(month)
