@@ -38,7 +38,7 @@ from typing import Any
 import pandas as pd
 
 from . import datasets
-from .datasets.months import Month
+from .datasets.months import Month, parse_months
 from .datasets.schemas import columns
 from .errors import CourseError
 from .settings import Settings, get_settings, project_root
@@ -134,7 +134,7 @@ def _environ(variables: dict[str, str]) -> Iterator[None]:
 # --- raw data and seeds ---------------------------------------------------------------------------------------------
 
 def _months(months: Iterable[Month | str]) -> list[Month]:
-    parsed = [Month.parse(m) if isinstance(m, str) else m for m in months]
+    parsed = parse_months(months)
     if not parsed:
         raise DbtError("give at least one month, e.g. ['2021-01']")
     return parsed

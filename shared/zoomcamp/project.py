@@ -101,9 +101,7 @@ def raw_table(kind: str) -> str:
 
 
 def _months(months) -> list[Month]:
-    if isinstance(months, str | Month):
-        months = [months]
-    months = parse_months([str(m) for m in months])
+    months = parse_months(months)
     if not months:
         raise ProjectError("give at least one month, e.g. 2021-01")
     return months

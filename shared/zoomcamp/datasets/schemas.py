@@ -25,6 +25,9 @@ ARROW_TYPES = {
 PANDAS_TYPES = {"int64": "Int64", "float64": "float64", "string": "string", "timestamp": "datetime64[us]"}
 POSTGRES_TYPES = {"int64": "BIGINT", "float64": "DOUBLE PRECISION", "string": "TEXT", "timestamp": "TIMESTAMP"}
 BIGQUERY_TYPES = {"int64": "INT64", "float64": "FLOAT64", "string": "STRING", "timestamp": "TIMESTAMP"}
+DUCKDB_TYPES = {"int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR", "timestamp": "TIMESTAMP"}
+# Names in pyspark.sql.types (imported where Spark runs). Timestamps without a zone: the TLC's local New York times.
+SPARK_TYPES = {"int64": "LongType", "float64": "DoubleType", "string": "StringType", "timestamp": "TimestampNTZType"}
 
 
 @dataclass(frozen=True)

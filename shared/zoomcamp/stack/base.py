@@ -14,9 +14,12 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,7 +202,7 @@ def process_alive(pid: int | None, marker: str) -> bool:
     if not pid:
         return False
     try:
-        return marker in Path(f"/proc/{pid}/cmdline").read_text()
+        return marker in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
     except OSError:
         return False
 
@@ -213,3 +216,59 @@ def terminate(pid: int, marker: str, grace: float = 10.0) -> None:
         time.sleep(0.1)
     if process_alive(pid, marker):
         os.kill(pid, signal.SIGKILL)
+
+
+def launch(command: list[str], log: Path, *, env: dict[str, str] | None = None,
+           cwd: Path | None = None) -> subprocess.Popen:
+    """Start a server process with its output appended to ``log``, in a session of its own: it outlives the
+    command that started it (a notebook, the CLI), as a service should."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                cwd=cwd, start_new_session=True)
+
+
+def log_tail(log: Path, lines: int = 1, skip: Callable[[str], bool] | None = None) -> str:
+    """The end of a server's log for a one-line error: its last error lines if it has any, else its last lines,
+    then where the whole log is."""
+    try:
+        text = [line[:300] for line in log.read_text(errors="replace").splitlines()
+                if line.strip() and not (skip and skip(line))]
+    except OSError:
+        return f"no log ({log})"
+    errors = [line for line in text if " ERROR " in line or "Exception" in line]
+    return " | ".join((errors or text or ["empty log"])[-lines:]) + f" (log: {log})"
+
+
+def wait_until(ready: Callable[[], bool], what: str, *, process: subprocess.Popen | None = None,
+               alive: Callable[[], bool] | None = None, log: Path | None = None, timeout: float = 60.0,
+               interval: float = 0.2) -> None:
+    """Poll ``ready()`` until it holds. A server that exits first (``process`` ended, or ``alive()`` false) or is
+    not ready within ``timeout`` is a :class:`StackError` naming ``what`` and the end of its ``log``; a process
+    started here is killed on the way out, so a half-started server does not linger."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        exited = process.poll() is not None if process else alive is not None and not alive()
+        if exited or time.monotonic() > deadline:
+            if process and not exited:
+                process.kill()
+                process.wait()
+            why = "stopped while starting" if exited else f"was not ready within {timeout:.0f} s"
+            raise StackError(f"{what} {why}: {log_tail(log) if log else 'no log'}")
+        time.sleep(interval)
+
+
+def http_json(url: str, *, method: str = "GET", body: dict | None = None, timeout: float = 5.0) -> tuple[int, object]:
+    """One call to a server's HTTP API: (status, decoded JSON body, or the text when it is not JSON, or None when
+    empty). An HTTP error status is returned, not raised; no answer at all raises OSError."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw) if raw else None
+    except json.JSONDecodeError:
+        return status, raw.decode(errors="replace")
