@@ -43,11 +43,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import datasets
-from .datasets import Month, parse_months
-from .datasets.schemas import PICKUP_COLUMN
-from .errors import CourseError
-from .settings import Settings, get_settings, project_root
+from .. import datasets
+from ..datasets import Month, parse_months
+from ..datasets.schemas import PICKUP_COLUMN
+from ..errors import CourseError
+from ..settings import Settings, get_settings, project_root
 
 KINDS = ("green", "yellow")
 SERVICES = {"green": "Green", "yellow": "Yellow"}  # trip type -> dbt's service_type
@@ -91,7 +91,7 @@ def dbt_settings(settings: Settings | None = None) -> Settings:
 
 def warehouse_path(settings: Settings | None = None) -> Path:
     """The local warehouse: the DuckDB file of dbt's ``duckdb`` target, under the project's home."""
-    from . import dbt
+    from .. import dbt
 
     return dbt.duckdb_path(dbt_settings(settings))
 
@@ -124,7 +124,7 @@ def _local(settings: Settings) -> bool:
 def ingest_lake(months, kinds: Iterable[str] = KINDS, *, settings: Settings | None = None,
                 progress: bool = False) -> list:
     """Step 1: each month of each type into the lake (re-running a month replaces exactly that month)."""
-    from .lake import Lake
+    from ..lake import Lake
 
     settings = settings or get_settings()
     lake = Lake(settings)
@@ -175,7 +175,7 @@ class _BigQuery:
     dialect = "bigquery"
 
     def __init__(self, settings: Settings):
-        from .warehouse import Warehouse
+        from ..warehouse import Warehouse
 
         self.settings = settings
         self.wh = Warehouse(settings)
@@ -188,7 +188,7 @@ class _BigQuery:
     def query(self, sql: str) -> pd.DataFrame:
         from google.api_core.exceptions import NotFound
 
-        from .warehouse import to_frame
+        from ..warehouse import to_frame
 
         try:
             return to_frame(self.wh.execute(sql))
@@ -229,7 +229,7 @@ def load_warehouse(months, kinds: Iterable[str] = KINDS, *, settings: Settings |
     """Step 2: each month of the lake into the warehouse's raw table of its type, replacing that month only:
     BigQuery's partitioned, clustered table (the emulator locally), and, locally, dbt's DuckDB copy of it (see the
     module), which must hold the same rows per month. Returns the BigQuery loads."""
-    from .lake import Lake
+    from ..lake import Lake
 
     settings = settings or get_settings()
     months, kinds = _months(months), _kinds(kinds)
@@ -252,7 +252,7 @@ def load_warehouse(months, kinds: Iterable[str] = KINDS, *, settings: Settings |
 def _load_bigquery(months: list[Month], kinds: list[str], lake, settings: Settings) -> list[Loaded]:
     """One table per type, partitioned by pickup day and clustered by pickup zone (as week_7_project/terraform
     declares them); each month deleted, then appended again from its lake file by a load job."""
-    from .warehouse import to_frame
+    from ..warehouse import to_frame
 
     wh = _BigQuery(settings).wh
     wh.create_dataset()
@@ -278,7 +278,7 @@ def _ensure_partitioned_table(wh, kind: str, sample_uri: str) -> None:
     from google.api_core.exceptions import NotFound
     from google.cloud import bigquery
 
-    from .warehouse import tlc_schema
+    from ..warehouse import tlc_schema
 
     # The lake's year/month folders become columns, in the order a load job adds them (BigQuery's or the emulator's).
     schema = tlc_schema(kind, wh.hive_columns([sample_uri], kind))
@@ -367,7 +367,7 @@ def transform(*, settings: Settings | None = None):
     and their tests), fully refreshed: the facts are rebuilt from the raw tables as they now are, so a month that
     was replaced upstream is replaced here too. Locally on DuckDB; with ``backend = "gcp"`` on BigQuery (target
     ``prod``). Returns the :class:`zoomcamp.dbt.DbtRun`."""
-    from . import dbt
+    from .. import dbt
 
     settings = settings or get_settings()
     if _local(settings):
@@ -490,7 +490,7 @@ def run(months=("2021-01",), kinds: Iterable[str] = KINDS, *, settings: Settings
 
 def plan(settings: Settings | None = None) -> pd.DataFrame:
     """Where each step reads and writes with these settings (local or GCP), without running anything."""
-    from .lake import DEFAULT_BUCKET
+    from ..lake import DEFAULT_BUCKET
 
     settings = settings or get_settings()
     lake = (settings.lake_url or f"gs://{settings.gcs_bucket or DEFAULT_BUCKET}").rstrip("/")
@@ -528,7 +528,7 @@ def check_gcp(settings: Settings | None = None) -> dict:
     fix."""
     import importlib.util
 
-    from . import dbt
+    from .. import dbt
 
     settings = settings or get_settings()
     if settings.backend != "gcp":
@@ -642,7 +642,7 @@ def dashboard(port: int = 8501, *, address: str = "127.0.0.1", app: Path = APP) 
 
 def check(path: Path | str):
     """Score a project folder against the rubric's checkable parts: :func:`zoomcamp.rubric.check`."""
-    from .rubric import check as check_folder
+    from ..rubric import check as check_folder
 
     return check_folder(path)
 
