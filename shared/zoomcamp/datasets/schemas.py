@@ -121,6 +121,15 @@ DROPOFF_COLUMN = {
     "fhvhv": "dropoff_datetime",
 }
 
+# Where every warehouse (PostgreSQL, DuckDB, BigQuery) keeps the raw trip tables: DEZ's name, kept so its SQL runs.
+RAW_SCHEMA = "trips_data_all"
+
+
+def raw_table(kind: str, schema: str | None = None) -> str:
+    """A trip type's raw table: ``green_tripdata``, or qualified when ``schema`` is given
+    (``raw_table("green", RAW_SCHEMA)`` is ``trips_data_all.green_tripdata``)."""
+    return f"{schema}.{kind}_tripdata" if schema else f"{kind}_tripdata"
+
 
 class UnknownTaxiType(CourseError, ValueError):
     pass
