@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..datasets import Month
-from ..datasets.schemas import DROPOFF_COLUMN, PICKUP_COLUMN
+from ..datasets.schemas import DROPOFF_COLUMN, PICKUP_COLUMN, raw_table
 from ..settings import Settings, get_settings, project_root
 from .runtime import SparkError
 
@@ -36,7 +36,7 @@ def _staged(kind: str, service: str) -> str:
         SELECT *, row_number() OVER (
             PARTITION BY VendorID, {pickup}
             ORDER BY {dropoff} NULLS LAST, total_amount NULLS LAST, trip_distance NULLS LAST) AS rn
-        FROM {kind}_tripdata
+        FROM {raw_table(kind)}
         WHERE VendorID IS NOT NULL
     ) numbered
     WHERE rn = 1"""
@@ -86,8 +86,8 @@ def revenue_report(green: DataFrame, yellow: DataFrame, zones: DataFrame, *,
     The frames are registered as the temporary views ``green_tripdata``, ``yellow_tripdata`` and ``zones`` of their
     session, which :data:`REVENUE_SQL` reads."""
     spark = green.sparkSession
-    green.createOrReplaceTempView("green_tripdata")
-    yellow.createOrReplaceTempView("yellow_tripdata")
+    green.createOrReplaceTempView(raw_table("green"))
+    yellow.createOrReplaceTempView(raw_table("yellow"))
     zones.createOrReplaceTempView("zones")
     report = spark.sql(REVENUE_SQL)
     if month is not None:
