@@ -120,6 +120,8 @@ DROPOFF_COLUMN = {
     "fhv": "dropOff_datetime",
     "fhvhv": "dropoff_datetime",
 }
+# The service_type dbt's int_trips_unioned gives each metered trip type (the revenue report's and dashboard's too).
+SERVICE_TYPES = {"green": "Green", "yellow": "Yellow"}
 
 # Where every warehouse (PostgreSQL, DuckDB, BigQuery) keeps the raw trip tables: DEZ's name, kept so its SQL runs.
 RAW_SCHEMA = "trips_data_all"

@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..datasets import Month, parse_months
+from ..datasets.schemas import SERVICE_TYPES
 from ..errors import CourseError
 from ..settings import Settings, get_settings
 
 KINDS = ("green", "yellow")
-SERVICES = {"green": "Green", "yellow": "Yellow"}  # trip type -> dbt's service_type
+SERVICES = SERVICE_TYPES  # trip type -> dbt's service_type
 MODELS_SCHEMA = "dbt_dev"
 DASHBOARD_SCHEMA = "dashboard"
 CLUSTER_COLUMNS = ("PULocationID",)  # the dashboard groups by pickup zone

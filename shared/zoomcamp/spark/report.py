@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..datasets import Month
-from ..datasets.schemas import DROPOFF_COLUMN, PICKUP_COLUMN, raw_table
+from ..datasets.schemas import DROPOFF_COLUMN, PICKUP_COLUMN, SERVICE_TYPES, raw_table
 from ..settings import Settings, get_settings, project_root
 from .runtime import SparkError
 
@@ -18,7 +18,6 @@ if TYPE_CHECKING:  # pyspark is imported when a function needs it: `import zoomc
 
 REVENUE_JOB = project_root() / "week_5_batch" / "jobs" / "revenue_report.py"
 WAREHOUSE_TABLE = "reports.monthly_zone_revenue"
-SERVICES = {"green": "Green", "yellow": "Yellow"}  # the report's service_type, as dbt's int_trips_unioned
 
 
 def _staged(kind: str, service: str) -> str:
@@ -43,8 +42,8 @@ def _staged(kind: str, service: str) -> str:
 
 
 REVENUE_SQL = f"""
-WITH trips AS ({_staged("green", "Green")}
-    UNION ALL{_staged("yellow", "Yellow")}
+WITH trips AS ({_staged("green", SERVICE_TYPES["green"])}
+    UNION ALL{_staged("yellow", SERVICE_TYPES["yellow"])}
 ),
 known_zones AS (
     SELECT LocationID, Zone FROM zones WHERE Borough != 'Unknown'
