@@ -76,7 +76,7 @@ def local_lake_url(settings: Settings | None = None) -> str:
 
 def local_lake(settings: Settings | None = None):
     """The data lake as a folder Spark can read (:func:`local_lake_url`; the same layout and code as week 2's
-    bucket; see the module's description)."""
+    bucket; see the package's description)."""
     from ..lake import Lake
 
     settings = settings or get_settings()

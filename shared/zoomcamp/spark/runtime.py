@@ -7,16 +7,17 @@ import sys
 from pathlib import Path
 
 from ..errors import CourseError
+from ..jvm import JAVA_MIN
 
 LOCAL_IP = "127.0.0.1"
-MIN_JAVA = 17
+MIN_JAVA = JAVA_MIN  # Spark 4 needs Java 17, as the course's other JVMs
 # C1 JIT only, serial GC: on a laptop the JVM starts ~40% faster and small jobs' first runs take half the time; on
 # millions of rows the full JIT wins by ~25% (bench/spark_report.py), so big jobs pass quick_start=False.
 QUICK_START_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
 class SparkError(CourseError, RuntimeError):
-    """Spark cannot run here (no Java, a cluster that does not start) or a job failed; the message says why."""
+    """Spark cannot run here (no Java, or too old a one) or a job failed; the message says why."""
 
 
 # --- Java and the pyspark distribution ------------------------------------------------------------------------------
