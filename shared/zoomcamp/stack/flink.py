@@ -66,7 +66,10 @@ def cluster_config(rest_port: int, rpc_port: int, java_opts: str) -> str:
 
 def rest(port: int, path: str, method: str = "GET", timeout: float = 5.0):
     """One call to the cluster's REST API (the web UI's own): the decoded JSON body. Connection errors raise OSError."""
-    return http_json(f"http://{HOST}:{port}{path}", method=method, timeout=timeout)[1]
+    body = http_json(f"http://{HOST}:{port}{path}", method=method, timeout=timeout)[1]
+    if isinstance(body, str):
+        raise ValueError(f"flink: {path} did not answer with JSON: {body[:200]}")
+    return body
 
 
 class Flink(Service):
