@@ -23,6 +23,8 @@ from zoomcamp import datasets, orchestration, project, rubric
 from zoomcamp.datasets.schemas import DROPOFF_COLUMN, PICKUP_COLUMN
 from zoomcamp.errors import CourseError
 from zoomcamp.lake import Lake
+from zoomcamp.project import engines, loading
+from zoomcamp.project.config import MODELS_SCHEMA
 from zoomcamp.stack import free_port
 from zoomcamp.warehouse import Warehouse, to_frame
 
@@ -160,9 +162,9 @@ def test_the_dashboard_sql_runs_on_bigquery_too(built, settings, tmp_path):
     (as dbt's prod target would build them), the dashboard's tables built there, the same answers as locally."""
     from google.cloud import bigquery
 
-    engine = project._BigQuery(settings)
+    engine = engines.BigQuery(settings)
     wh, lake = engine.wh, Lake(settings)
-    dataset = engine.datasets[project.MODELS_SCHEMA]
+    dataset = engine.datasets[MODELS_SCHEMA]
     wh.client.create_dataset(bigquery.Dataset(f"{wh.project}.{dataset}"), exists_ok=True)
     types = {"VARCHAR": "STRING", "BIGINT": "INT64", "INTEGER": "INT64", "DOUBLE": "FLOAT64", "DATE": "DATE",
              "TIMESTAMP": "TIMESTAMP", "BOOLEAN": "BOOL"}
@@ -476,7 +478,7 @@ def test_reset_removes_the_projects_warehouse(settings, tmp_path):
     # A project home of its own, built without BigQuery (whose emulator belongs to the session's home).
     scratch = settings.replace(home=tmp_path, data_dir=settings.data_path, lake_url=str(tmp_path / "lake"))
     project.ingest_lake(["2021-01"], settings=scratch)
-    project._load_duckdb([datasets.Month(2021, 1)], list(project.KINDS), Lake(scratch), scratch)
+    loading.load_duckdb([datasets.Month(2021, 1)], list(project.KINDS), Lake(scratch), scratch)
     project.transform(settings=scratch)
     project.build_dashboard_data(settings=scratch)
     assert project.DashboardData(scratch).months() == ["2021-01"]

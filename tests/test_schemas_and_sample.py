@@ -208,6 +208,16 @@ def test_month_ranges():
     assert [str(m) for m in months] == ["2020-11", "2020-12", "2021-01", "2021-02"]
 
 
+def test_months_given_any_way_become_one_list():
+    january = datasets.Month(2021, 1)
+    assert datasets.parse_months("2021-01") == datasets.parse_months(january) == [january]
+    assert datasets.parse_months([january, "2021-01..2021-02"]) == [january, datasets.Month(2021, 2)]
+    assert datasets.parse_months(None) == [] and datasets.Month.of("2021-01") is not january
+    assert datasets.Month.of(january) is january
+    with pytest.raises(datasets.BadMonth, match="YYYY-MM"):
+        datasets.parse_months(["2021-01", "2021-13"])
+
+
 def test_weekly_rhythm_sundays_are_quiet(yellow):
     weekday = yellow["tpep_pickup_datetime"].dt.day_of_week.value_counts(normalize=True)
     # January 2021 has five Fridays and five Sundays: per day, Sundays get clearly fewer pickups.

@@ -38,15 +38,14 @@ from typing import Any
 import pandas as pd
 
 from . import datasets
-from .datasets.months import Month
-from .datasets.schemas import columns
+from .datasets.months import Month, parse_months
+from .datasets.schemas import DUCKDB_TYPES, RAW_SCHEMA, columns, raw_table
 from .errors import CourseError
 from .settings import Settings, get_settings, project_root
 
 PROJECT_DIR = project_root() / "week_4_analytics_engineering" / "taxi_rides_ny"
 TARGETS = ("dev", "duckdb", "prod")
 LOCAL_TARGETS = ("dev", "duckdb")
-RAW_SCHEMA = "trips_data_all"
 SCHEMA = "dbt_dev"  # where the models go (DBT_TARGET_SCHEMA overrides)
 # The profile's variable for the models' schema. Not DBT_SCHEMA: DEZ's projects read DBT_SCHEMA (and DBT_DATABASE)
 # as where the *raw* tables are (`schema: "{{ env_var('DBT_SCHEMA', 'trips_data_all') }}"` in their sources), so
@@ -56,7 +55,6 @@ PROFILE = "taxi_rides_ny"  # profiles.yml's profile (DEZ's projects name theirs 
 DUCKDB_DATABASE = "taxi_rides_ny"  # DuckDB names a file's database after the file: taxi_rides_ny.duckdb
 RAW_KINDS = ("green", "yellow", "fhv")
 SEEDS = {"taxi_zone_lookup": "zones", "payment_type_lookup": "payment_types"}
-DUCKDB_TYPES = {"int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR", "timestamp": "TIMESTAMP"}
 # What the prod (BigQuery, method oauth = Application Default Credentials) output must set, after dbt-bigquery's
 # profile documentation.
 BIGQUERY_REQUIRED = ("type", "method", "project", "dataset", "threads")
@@ -67,10 +65,6 @@ class DbtError(CourseError, RuntimeError):
 
 
 # --- where things are -----------------------------------------------------------------------------------------------
-
-def raw_table(kind: str) -> str:
-    return f"{kind}_tripdata"
-
 
 def duckdb_path(settings: Settings | None = None) -> Path:
     return (settings or get_settings()).home / "dbt" / "taxi_rides_ny.duckdb"
@@ -134,7 +128,7 @@ def _environ(variables: dict[str, str]) -> Iterator[None]:
 # --- raw data and seeds ---------------------------------------------------------------------------------------------
 
 def _months(months: Iterable[Month | str]) -> list[Month]:
-    parsed = [Month.parse(m) if isinstance(m, str) else m for m in months]
+    parsed = parse_months(months)
     if not parsed:
         raise DbtError("give at least one month, e.g. ['2021-01']")
     return parsed

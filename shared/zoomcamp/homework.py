@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .answers import same
 from .course import week_folder
 from .errors import CourseError
 from .settings import Settings, get_settings
@@ -457,24 +457,6 @@ def expected_answers(week: int, settings: Settings | None = None) -> dict[str, A
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
-def _same(kind: str, given: Any, expected: Any) -> bool:
-    if given is None:
-        return False
-    if kind == "int":
-        try:
-            return float(given) == float(expected) and float(given).is_integer()
-        except (TypeError, ValueError):
-            return False
-    if kind == "float":
-        try:
-            return math.isclose(float(given), float(expected), abs_tol=0.01)
-        except (TypeError, ValueError):
-            return False
-    if kind == "date":
-        return str(given).strip()[:10] == str(expected)[:10]
-    return str(given).strip().casefold() == str(expected).strip().casefold()
-
-
 def read_answers(path: Path) -> dict[str, Any]:
     import yaml
 
@@ -504,7 +486,7 @@ def grade(week: int, answers_file: Path | None = None, settings: Settings | None
                 continue
             given = answers.get(q.id)
             note = "not answered" if given is None else ""
-            correct = _same(q.kind, given, expected)
+            correct = same(given, expected, q.kind)
             if not correct and q.kind == "date" and given is not None and not _ISO_DATE.match(str(given).strip()):
                 note = "write dates as YYYY-MM-DD, e.g. 2021-01-15"
             grades.append(Grade(q.id, given, expected, correct, note))

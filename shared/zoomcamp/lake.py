@@ -114,10 +114,6 @@ def gcs_emulator(settings: Settings) -> str | None:
     return env["STORAGE_EMULATOR_HOST"]
 
 
-def _month(value: Month | str) -> Month:
-    return value if isinstance(value, Month) else Month.parse(value)
-
-
 class Lake:
     """A data lake at ``settings.lake_url`` (see the module's description)."""
 
@@ -178,11 +174,11 @@ class Lake:
         return self.protocol + self.path(*parts)
 
     def partition(self, kind: str, month: Month | str) -> str:
-        month = _month(month)
+        month = Month.of(month)
         return self.path(kind, f"year={month.year:04d}", f"month={month.month:02d}")
 
     def object_path(self, kind: str, month: Month | str) -> str:
-        month = _month(month)
+        month = Month.of(month)
         return f"{self.partition(kind, month)}/{kind}_tripdata_{month}.parquet"
 
     def _manifest_path(self, kind: str, month: Month) -> str:
@@ -208,7 +204,7 @@ class Lake:
     def fetch(self, kind: str, month: Month | str, fmt: str = "csv.gz") -> Path:
         """Step 1: the month's source file on this machine (downloaded or generated, by settings.data_source)."""
         check_trip_kind(kind)  # an unknown type fails here
-        return datasets.trip_file(kind, _month(month), fmt, settings=self.settings)
+        return datasets.trip_file(kind, Month.of(month), fmt, settings=self.settings)
 
     def convert(self, source: Path, kind: str, month: Month | str, *, progress: bool = False,
                 handover: bool = True) -> tuple[Path, Path]:
@@ -218,7 +214,7 @@ class Lake:
         Files a killed run left there are removed: at once when their process is gone (``handover=False``: this
         process publishes them itself, as :meth:`ingest` does), after a day otherwise (another process may still
         publish them: the Airflow DAG's upload task)."""
-        month = _month(month)
+        month = Month.of(month)
         work = self.settings.home / "tmp"
         work.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(work)
@@ -232,7 +228,7 @@ class Lake:
     def publish(self, parquet: Path, kind: str, month: Month | str, *, source: str = "",
                 bad_rows: Path | None = None, progress: bool = False) -> Published:
         """Step 3: upload a month's parquet file and make it the month's only file, atomically (see the module)."""
-        month = _month(month)
+        month = Month.of(month)
         started = time.perf_counter()
         meta = pq.ParquetFile(parquet).metadata
         final = self.object_path(kind, month)
@@ -273,7 +269,7 @@ class Lake:
         """fetch -> convert -> publish for each month; re-running a month replaces exactly that month. With
         ``keep_raw`` the source file is uploaded as it is to ``raw/<type>/`` first (the seed's "save to GCS")."""
         check_trip_kind(kind)
-        months = parse_months([months] if isinstance(months, str | Month) else [str(m) for m in months])
+        months = parse_months(months)
         results = []
         for month in months:
             source = self.fetch(kind, month, fmt)
@@ -294,7 +290,7 @@ class Lake:
             self._remove([self.path(kind), self.path("_manifests", kind), self.path("_quarantine", kind),
                           self.path("_pending", kind), self.path("_catalog", f"{kind}.json")])
         else:
-            month = _month(month)
+            month = Month.of(month)
             self._remove([self.partition(kind, month), self._manifest_path(kind, month),
                           self._pending_path(kind, month),
                           self.path("_quarantine", kind, f"{kind}_tripdata_{month}.csv")])
@@ -330,7 +326,7 @@ class Lake:
 
     def manifest(self, kind: str, month: Month | str) -> dict | None:
         try:
-            with self.fs.open(self._manifest_path(kind, _month(month))) as f:
+            with self.fs.open(self._manifest_path(kind, Month.of(month))) as f:
                 return json.load(f)
         except FileNotFoundError:
             return None
@@ -375,7 +371,7 @@ class Lake:
         Expected months are the ones given, else every month from the type's first to its last in the lake or its
         manifests (a gap is a missing month). Damaged: a parquet footer that cannot be read, or a row count that
         differs from what the manifest says was written."""
-        wanted = parse_months([str(m) for m in months]) if months else None
+        wanted = parse_months(months) or None
         kinds = kinds or sorted(set(self.datasets()) | set(self._manifest_kinds()))
         found: list[PartitionState] = []
         for kind in kinds:

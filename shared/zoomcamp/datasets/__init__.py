@@ -36,7 +36,7 @@ __all__ = [
 def trip_file(kind: str, month: Month | str, fmt: str = "csv.gz", *, settings: Settings | None = None) -> Path:
     """The local path of one month's trip file, made (sample) or fetched (download) if needed."""
     settings = settings or get_settings()
-    month = Month.parse(month) if isinstance(month, str) else month
+    month = Month.of(month)
     if settings.data_source == "download":
         return download(kind, month, fmt, settings=settings)
     return write_sample_trips([kind], [month], formats=[fmt], settings=settings)[0]

@@ -31,7 +31,7 @@ def trip_file_name(kind: str, month: Month | str, fmt: str = "csv.gz") -> str:
         raise UnknownTaxiType(f"unknown taxi type {kind!r}; choose one of: {', '.join(TRIP_TYPES)}")
     if fmt not in TRIP_FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of: {', '.join(TRIP_FORMATS)}")
-    month = Month.parse(month) if isinstance(month, str) else month
+    month = Month.of(month)
     return f"{kind}_tripdata_{month}.{fmt}"
 
 

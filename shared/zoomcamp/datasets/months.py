@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,6 +33,11 @@ class Month:
             )
         return cls(int(m[1]), int(m[2]))
 
+    @classmethod
+    def of(cls, value: Month | str) -> Month:
+        """A month given either way (a Month, or its ``YYYY-MM`` text): what every function taking one calls."""
+        return value if isinstance(value, Month) else cls.parse(value)
+
     @property
     def start(self) -> datetime:
         return datetime(self.year, self.month, 1)
@@ -48,11 +54,18 @@ class Month:
         return f"{self.year:04d}-{self.month:02d}"
 
 
-def parse_months(items: list[str] | tuple[str, ...]) -> list[Month]:
-    """Parse ``2021-01`` items and ``2021-01..2021-03`` ranges (inclusive), keeping order, no duplicates."""
+def parse_months(items: Month | str | Iterable[Month | str] | None) -> list[Month]:
+    """Months given any way a caller may give them (one or several; Months, ``2021-01`` items and
+    ``2021-01..2021-03`` ranges, inclusive) as a list, keeping order, no duplicates; None is none."""
+    if items is None:
+        return []
+    if isinstance(items, Month | str):
+        items = [items]
     months: list[Month] = []
     for item in items:
-        if ".." in item:
+        if isinstance(item, Month):
+            months.append(item)
+        elif ".." in item:
             first, last = (Month.parse(part) for part in item.split("..", 1))
             if last < first:
                 raise BadMonth(f"{item!r}: the range ends before it starts")

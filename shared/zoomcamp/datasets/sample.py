@@ -323,7 +323,7 @@ def trips_frame(kind: str, month: Month | str, rows: int, seed: int = 42) -> pd.
     """``rows`` sample trips of one type and month, sorted by pickup time, in the TLC's columns."""
     if kind not in TRIP_TYPES:
         raise UnknownTaxiType(f"unknown taxi type {kind!r}; choose one of: {', '.join(TRIP_TYPES)}")
-    month = Month.parse(month) if isinstance(month, str) else month
+    month = Month.of(month)
     rng = _rng(seed, kind, month.year, month.month)
     make = _metered if kind in ("yellow", "green") else _fhv
     frame = make(kind, month, rows, rng)

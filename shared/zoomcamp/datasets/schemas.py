@@ -25,6 +25,9 @@ ARROW_TYPES = {
 PANDAS_TYPES = {"int64": "Int64", "float64": "float64", "string": "string", "timestamp": "datetime64[us]"}
 POSTGRES_TYPES = {"int64": "BIGINT", "float64": "DOUBLE PRECISION", "string": "TEXT", "timestamp": "TIMESTAMP"}
 BIGQUERY_TYPES = {"int64": "INT64", "float64": "FLOAT64", "string": "STRING", "timestamp": "TIMESTAMP"}
+DUCKDB_TYPES = {"int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR", "timestamp": "TIMESTAMP"}
+# Names in pyspark.sql.types (imported where Spark runs). Timestamps without a zone: the TLC's local New York times.
+SPARK_TYPES = {"int64": "LongType", "float64": "DoubleType", "string": "StringType", "timestamp": "TimestampNTZType"}
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,17 @@ DROPOFF_COLUMN = {
     "fhv": "dropOff_datetime",
     "fhvhv": "dropoff_datetime",
 }
+# The service_type dbt's int_trips_unioned gives each metered trip type (the revenue report's and dashboard's too).
+SERVICE_TYPES = {"green": "Green", "yellow": "Yellow"}
+
+# Where every warehouse (PostgreSQL, DuckDB, BigQuery) keeps the raw trip tables: DEZ's name, kept so its SQL runs.
+RAW_SCHEMA = "trips_data_all"
+
+
+def raw_table(kind: str, schema: str | None = None) -> str:
+    """A trip type's raw table: ``green_tripdata``, or qualified when ``schema`` is given
+    (``raw_table("green", RAW_SCHEMA)`` is ``trips_data_all.green_tripdata``)."""
+    return f"{schema}.{kind}_tripdata" if schema else f"{kind}_tripdata"
 
 
 class UnknownTaxiType(CourseError, ValueError):

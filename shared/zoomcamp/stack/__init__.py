@@ -6,7 +6,7 @@
 >>> stack.down()
 
 Later weeks add their services to ``SERVICES`` (Kafka broker, BigQuery stand-in). Those in ``ON_DEMAND`` (the
-Kafka Connect worker, the Flink cluster) are left out of a plain ``up()``: ``up(["connect"])`` starts them;
+Kafka Connect worker, the Flink and Spark clusters) are left out of a plain ``up()``: ``up(["connect"])`` starts them;
 ``status()`` and ``down()`` cover every service.
 """
 
@@ -20,6 +20,7 @@ from .flink import Flink
 from .gcs import Gcs
 from .kafka import Kafka
 from .postgres import Postgres
+from .spark import Cluster as SparkCluster
 
 # Started in this order, stopped in reverse.
 SERVICES: dict[str, type[Service]] = {
@@ -29,10 +30,11 @@ SERVICES: dict[str, type[Service]] = {
     "kafka": Kafka,
     "connect": Connect,  # after kafka: a Connect worker keeps its state in Kafka topics
     "flink": Flink,  # a standalone Flink cluster for submitted jobs (its jobs read Kafka and write PostgreSQL)
+    "spark": SparkCluster,  # week 5's standalone Spark cluster (a master and a worker) for spark-submit
 }
 # JVMs that only some week 6 lessons need (Connect ~400 MB: notebook 07; Flink's JobManager + TaskManager
-# ~1.5 GB: submitted Flink jobs): started when named, not by a plain `stack up`.
-ON_DEMAND = {"connect", "flink"}
+# ~1.5 GB: submitted Flink jobs) and week 5's Spark cluster: started when named, not by a plain `stack up`.
+ON_DEMAND = {"connect", "flink", "spark"}
 DEFAULT_SERVICES = [name for name in SERVICES if name not in ON_DEMAND]
 
 __all__ = ["DEFAULT_SERVICES", "ON_DEMAND", "SERVICES", "Service", "ServiceStatus", "StackError", "claim_port", "down",

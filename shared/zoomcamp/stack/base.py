@@ -14,9 +14,12 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,8 @@ from typing import ClassVar
 
 from ..errors import CourseError
 from ..settings import Settings, get_settings
+
+LOCAL_HOST = "127.0.0.1"  # every service listens on the loopback only
 
 
 class StackError(CourseError, RuntimeError):
@@ -114,6 +119,45 @@ class Service:
             return configured
         return claim_port(self.read_state().get("port"), self.default_port, owner=self.owner)
 
+    def process_status(self, marker: str, answers: Callable[[int], bool], **details) -> ServiceStatus:
+        """``status()`` for a service that is one process, its pid and port in the state file: stopped, running but
+        not answering (``answers(port)`` is false), or running."""
+        state = self.read_state()
+        port, pid = state.get("port"), state.get("pid")
+        details = {"host": LOCAL_HOST, "port": port, **details, "data_dir": str(self.data_dir),
+                   "log": str(self.log_file)}
+        if not process_alive(pid, marker):
+            return ServiceStatus(self.name, False, "stopped", details)
+        details.update(pid=pid, url=f"http://{LOCAL_HOST}:{port}")
+        if not answers(port):
+            return ServiceStatus(self.name, False, f"process {pid} runs but does not answer on {port}", details)
+        return ServiceStatus(self.name, True, f"running on {LOCAL_HOST}:{port}", details)
+
+    def start_process(self, command: list[str], answers: Callable[[int], bool], what: str, *, port: int,
+                      timeout: float, env: dict[str, str] | None = None, cwd: Path | None = None,
+                      skip: Callable[[str], bool] | None = None, **state) -> ServiceStatus:
+        """``start()`` for a service that is one process: launch it, wait until ``answers(port)`` (else a
+        :class:`StackError` with the end of its log), then remember its pid, port and ``state``."""
+        process = launch(command, self.log_file, env=env, cwd=cwd)
+        wait_until(lambda: answers(port), f"{self.name}: {what} on port {port}", process=process, log=self.log_file,
+                   timeout=timeout, interval=0.1, lines=3, skip=skip)
+        self.write_state(port=port, **state, pid=process.pid)
+        status = self.status()
+        status.message = f"started on {LOCAL_HOST}:{port}"
+        return status
+
+    def stop_process(self, marker: str) -> ServiceStatus:
+        """``stop()`` for a service that is one process, its pid in the state file: SIGTERM, SIGKILL after a grace."""
+        pid = self.read_state().get("pid")
+        if not process_alive(pid, marker):
+            status = self.status()
+            status.message = f"not running ({status.message})"
+            return status
+        terminate(pid, marker)
+        status = self.status()
+        status.message = "stopped"
+        return status
+
     @property
     def owner(self) -> str:
         """Who claims this service's ports (see :func:`claim_port`): one service in one home."""
@@ -199,7 +243,7 @@ def process_alive(pid: int | None, marker: str) -> bool:
     if not pid:
         return False
     try:
-        return marker in Path(f"/proc/{pid}/cmdline").read_text()
+        return marker in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
     except OSError:
         return False
 
@@ -213,3 +257,85 @@ def terminate(pid: int, marker: str, grace: float = 10.0) -> None:
         time.sleep(0.1)
     if process_alive(pid, marker):
         os.kill(pid, signal.SIGKILL)
+
+
+def kill(pid: int, marker: str, sig: int = signal.SIGKILL, wait: float = 30.0) -> int:
+    """Send ``sig`` (SIGKILL: the hard way, no flush, no goodbye) and wait up to ``wait`` seconds for the process to
+    be gone, as a lesson that kills a server means it; returns the pid."""
+    os.kill(pid, sig)
+    deadline = time.monotonic() + wait
+    while process_alive(pid, marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pid
+
+
+def config_text(service: str, entries: dict[str, object], separator: str = "=") -> str:
+    """A server's key-value configuration file (Java properties with ``=``, Flink's flat YAML with ``: ``), written
+    anew at every start: a student's edit would be lost, so the file says who writes it."""
+    lines = [f"# Written by zoomcamp (stack/{service}.py) at every start."]
+    return "\n".join([*lines, *(f"{key}{separator}{value}" for key, value in entries.items()), ""])
+
+
+def launch(command: list[str], log: Path, *, env: dict[str, str] | None = None,
+           cwd: Path | None = None) -> subprocess.Popen:
+    """Start a server process with its output appended to ``log``, in a session of its own: it outlives the
+    command that started it (a notebook, the CLI), as a service should."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                cwd=cwd, start_new_session=True)
+
+
+def log_tail(log: Path, lines: int = 1, skip: Callable[[str], bool] | None = None) -> str:
+    """The end of a server's log for a one-line error: its last error lines if it has any, else its last lines,
+    then where the whole log is."""
+    try:
+        text = [line[:300] for line in log.read_text(errors="replace").splitlines()
+                if line.strip() and not (skip and skip(line))]
+    except OSError:
+        return f"no log ({log})"
+    errors = [line for line in text if " ERROR " in line or "Exception" in line]
+    return " | ".join((errors or text or ["empty log"])[-lines:]) + f" (log: {log})"
+
+
+def wait_until(ready: Callable[[], bool], what: str, *, process: subprocess.Popen | None = None,
+               alive: Callable[[], bool] | None = None, log: Path | None = None, timeout: float = 60.0,
+               interval: float = 0.2, lines: int = 1, skip: Callable[[str], bool] | None = None) -> None:
+    """Poll ``ready()`` until it holds. A server that exits first (``process`` ended, or ``alive()`` false) or is
+    not ready within ``timeout`` is a :class:`StackError` naming ``what`` and the end of its ``log`` (see
+    :func:`log_tail`); a process started here is killed on the way out, so a half-started server does not linger."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        exited = process.poll() is not None if process else alive is not None and not alive()
+        if exited or time.monotonic() > deadline:
+            if process and not exited:
+                process.kill()
+                process.wait()
+            why = "(it exited)" if exited else f"within {timeout:.0f} s"
+            raise StackError(f"{what} did not start {why}: {log_tail(log, lines, skip) if log else 'no log'}")
+        time.sleep(interval)
+
+
+def answers(url: str, timeout: float = 2.0) -> bool:
+    """A readiness probe: whether a server answers ``url`` with 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def http_json(url: str, *, method: str = "GET", body: dict | None = None, timeout: float = 5.0) -> tuple[int, object]:
+    """One call to a server's HTTP API: (status, decoded JSON body, or the text when it is not JSON, or None when
+    empty). An HTTP error status is returned, not raised; no answer at all raises OSError."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw) if raw else None
+    except json.JSONDecodeError:
+        return status, raw.decode(errors="replace")

@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from .base import Service, ServiceStatus, StackError, claim_port, port_is_free, process_alive, terminate
+from .base import (
+    Service,
+    ServiceStatus,
+    StackError,
+    answers,
+    claim_port,
+    port_is_free,
+)
 
 HOST = "127.0.0.1"
 
@@ -60,20 +64,10 @@ def _duckdb_platform() -> str:
 
 
 def _answers(port: int | None) -> bool:
-    if not port:
-        return False
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/readyz", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
+    return bool(port) and answers(f"http://{HOST}:{port}/readyz")
 
 
 PROCESS_MARKER = "bqemulator"  # in its command line: tells our process from a recycled pid
-
-
-def _alive(pid: int | None) -> bool:
-    return process_alive(pid, PROCESS_MARKER)
 
 
 class BigQuery(Service):
@@ -105,16 +99,7 @@ class BigQuery(Service):
         return installed
 
     def status(self) -> ServiceStatus:
-        state = self.read_state()
-        port, pid = state.get("port"), state.get("pid")
-        details = {"host": HOST, "port": port, "grpc_port": state.get("grpc_port"), "data_dir": str(self.data_dir),
-                   "log": str(self.log_file)}
-        if not _alive(pid):
-            return ServiceStatus(self.name, False, "stopped", details)
-        details.update(pid=pid, url=f"http://{HOST}:{port}")
-        if not _answers(port):
-            return ServiceStatus(self.name, False, f"process {pid} runs but does not answer on {port}", details)
-        return ServiceStatus(self.name, True, f"running on {HOST}:{port}", details)
+        return self.process_status(PROCESS_MARKER, _answers, grpc_port=self.read_state().get("grpc_port"))
 
     def choose_port(self, configured: int | None) -> int:
         if configured is not None and not port_is_free(configured):
@@ -145,36 +130,13 @@ class BigQuery(Service):
                    "--grpc-host", HOST, "--grpc-port", str(grpc_port), "--data-dir", str(self.data_dir),
                    "--project", self.settings.gcp_project or "zoomcamp", "--log-level", "warning",
                    "--log-format", "console"]
-        with open(self.log_file, "ab") as log:
-            # cwd: the emulator also reads a .bqemu.toml from its working folder; only the stack's own counts.
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       cwd=self.folder, env=env, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while not _answers(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                process.wait()
-                lines = [line for line in self.log_file.read_text(errors="replace").strip().splitlines()
-                         if "sql.translator.init" not in line]  # a debug line listing ~100 rule names
-                tail = [line[:300] for line in lines[-3:]]
-                raise StackError(f"bigquery: the emulator did not start on port {port}: {' | '.join(tail)} "
-                                 f"(full log: {self.log_file})")
-            time.sleep(0.1)
-        self.write_state(port=port, grpc_port=grpc_port, pid=process.pid)
-        status = self.status()
-        status.message = f"started on {HOST}:{port}"
-        return status
+        # cwd: the emulator also reads a .bqemu.toml from its working folder; only the stack's own counts.
+        return self.start_process(command, _answers, "the emulator", port=port, timeout=60, env=env, cwd=self.folder,
+                                  skip=lambda line: "sql.translator.init" in line,  # a debug line: ~100 rule names
+                                  grpc_port=grpc_port)
 
     def stop(self) -> ServiceStatus:
-        current = self.status()
-        pid = self.read_state().get("pid")
-        if not _alive(pid):
-            current.message = f"not running ({current.message})"
-            return current
-        terminate(pid, PROCESS_MARKER)
-        status = self.status()
-        status.message = "stopped"
-        return status
+        return self.stop_process(PROCESS_MARKER)
 
     def env(self) -> dict[str, str]:
         if not self.status().running:

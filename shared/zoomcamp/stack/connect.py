@@ -13,16 +13,24 @@ topics (``zoomcamp-connect-*``), so a restarted (or killed) worker picks up wher
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from .base import Service, ServiceStatus, StackError, process_alive, terminate
+from .base import (
+    Service,
+    ServiceStatus,
+    StackError,
+    config_text,
+    http_json,
+    kill,
+    launch,
+    log_tail,
+    process_alive,
+    terminate,
+)
 from .kafka import LOG4J as KAFKA_LOG4J
 from .kafka import Kafka
 
@@ -38,43 +46,41 @@ PLUGINS = {  # folder under plugins/ -> the bundle it links to, and the connecto
 
 
 def worker_properties(bootstrap: str, port: int, plugins: Path) -> str:
-    return "\n".join([
-        "# Written by zoomcamp (stack/connect.py) at every start.",
-        f"bootstrap.servers={bootstrap}",
-        f"group.id={GROUP}",
+    return config_text("connect", {
+        "bootstrap.servers": bootstrap,
+        "group.id": GROUP,
         # Where a distributed worker keeps its state: in Kafka, so it survives the worker.
-        f"config.storage.topic={GROUP}-configs",
-        f"offset.storage.topic={GROUP}-offsets",
-        f"status.storage.topic={GROUP}-status",
-        "config.storage.replication.factor=-1",  # -1: the brokers' default (1 broker: 1; 3 brokers: 3)
-        "offset.storage.replication.factor=-1",
-        "status.storage.replication.factor=-1",
-        "offset.storage.partitions=5",
-        "status.storage.partitions=1",
+        "config.storage.topic": f"{GROUP}-configs",
+        "offset.storage.topic": f"{GROUP}-offsets",
+        "status.storage.topic": f"{GROUP}-status",
+        "config.storage.replication.factor": -1,  # -1: the brokers' default (1 broker: 1; 3 brokers: 3)
+        "offset.storage.replication.factor": -1,
+        "status.storage.replication.factor": -1,
+        "offset.storage.partitions": 5,
+        "status.storage.partitions": 1,
         # JSON with its schema in every message: the JDBC sink needs the schema to create and fill typed columns.
-        "key.converter=org.apache.kafka.connect.json.JsonConverter",
-        "value.converter=org.apache.kafka.connect.json.JsonConverter",
-        "key.converter.schemas.enable=true",
-        "value.converter.schemas.enable=true",
-        f"listeners=http://{HOST}:{port}",
-        f"rest.advertised.host.name={HOST}",
-        f"rest.advertised.port={port}",
-        f"plugin.path={plugins}",
+        "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "key.converter.schemas.enable": "true",
+        "value.converter.schemas.enable": "true",
+        "listeners": f"http://{HOST}:{port}",
+        "rest.advertised.host.name": HOST,
+        "rest.advertised.port": port,
+        "plugin.path": plugins,
         # Find plugins through their ServiceLoader manifests (Debezium ships them) instead of scanning every class of
         # every jar: measured 35 s of a 40 s start on 2 busy cores.
-        "plugin.discovery=service_load",
+        "plugin.discovery": "service_load",
         # Source offsets and sink commits every 2 s (default 60 s): a killed worker repeats at most ~2 s of work.
-        "offset.flush.interval.ms=2000",
+        "offset.flush.interval.ms": 2000,
         # One worker: tasks of a worker that vanished have nowhere else to wait for it (default: 5 minutes).
-        "scheduled.rebalance.max.delay.ms=0",
+        "scheduled.rebalance.max.delay.ms": 0,
         # A killed worker (or sink consumer) holds its group until its session expires: 6 s, the brokers' minimum,
         # instead of 10 s (workers) and 45 s (sink consumers).
-        "session.timeout.ms=6000",
-        "heartbeat.interval.ms=2000",
-        "consumer.session.timeout.ms=6000",
-        "consumer.heartbeat.interval.ms=2000",
-        "",
-    ])
+        "session.timeout.ms": 6000,
+        "heartbeat.interval.ms": 2000,
+        "consumer.session.timeout.ms": 6000,
+        "consumer.heartbeat.interval.ms": 2000,
+    })
 
 
 # Kafka's own logging setup (console, quiet configuration dumps), plus the worker's noisy parts.
@@ -97,18 +103,7 @@ logger.c3p0.level = WARN
 
 def rest(port: int, method: str, path: str, body: dict | None = None, timeout: float = 10.0) -> tuple[int, object]:
     """One REST call to a worker: (HTTP status, decoded JSON body or None). Connection errors raise OSError."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"http://{HOST}:{port}{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    try:
-        return status, json.loads(raw) if raw else None
-    except json.JSONDecodeError:
-        return status, raw.decode(errors="replace")
+    return http_json(f"http://{HOST}:{port}{path}", method=method, body=body, timeout=timeout)
 
 
 def plugin_classes(port: int) -> set[str]:
@@ -202,9 +197,7 @@ class Connect(Service):
                    "-cp", os.pathsep.join(str(p) for p in classpath),
                    "org.apache.kafka.connect.cli.ConnectDistributed", str(self.config_file)]
         started = time.monotonic()
-        with open(self.log_file, "ab") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       cwd=self.folder, start_new_session=True)  # outlives the command that started it
+        process = launch(command, self.log_file, cwd=self.folder)
         self.write_state(port=port, pid=process.pid)
         status = self._wait_ready(process.pid, port, process)
         status.message = f"started: {status.message} in {time.monotonic() - started:.1f} s"
@@ -215,21 +208,13 @@ class Connect(Service):
         while not set(PLUGINS.values()) <= plugin_classes(port):
             exited = process.poll() is not None if process else not process_alive(pid, self._marker())
             if exited:
-                raise StackError(f"connect: the worker stopped while starting: {self._log_tail()}")
+                raise StackError(f"connect: the worker stopped while starting: {log_tail(self.log_file)}")
             if time.monotonic() > deadline:
                 terminate(pid, self._marker(), grace=5)
                 raise StackError(f"connect: the worker did not list both plugins on port {port} within "
-                                 f"{START_TIMEOUT:.0f} s: {self._log_tail()}")
+                                 f"{START_TIMEOUT:.0f} s: {log_tail(self.log_file)}")
             time.sleep(0.2)
         return self.status()
-
-    def _log_tail(self) -> str:
-        try:
-            lines = self.log_file.read_text(errors="replace").splitlines()
-        except OSError:
-            return "no log"
-        errors = [line for line in lines if " ERROR " in line or "Exception" in line]
-        return (errors or lines or ["empty log"])[-1][:300] + f" (log: {self.log_file})"
 
     def stop(self) -> ServiceStatus:
         pid = self.pid()
@@ -248,11 +233,7 @@ class Connect(Service):
         pid = self.pid()
         if not pid:
             raise StackError("connect: the worker is not running (zoomcamp stack up connect)")
-        os.kill(pid, sig)
-        deadline = time.monotonic() + STOP_GRACE
-        while process_alive(pid, self._marker()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return pid
+        return kill(pid, self._marker(), sig, wait=STOP_GRACE)
 
     def env(self) -> dict[str, str]:
         return {"CONNECT_URL": self.url()} if self.pid() and self.url() else {}

@@ -13,17 +13,25 @@ sessions and outlive the command that started them, like the other services.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
-import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from .base import Service, ServiceStatus, StackError, free_port, process_alive, terminate
+from .base import (
+    Service,
+    ServiceStatus,
+    StackError,
+    config_text,
+    free_port,
+    http_json,
+    kill,
+    launch,
+    log_tail,
+    process_alive,
+    terminate,
+)
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 120.0
@@ -34,39 +42,34 @@ ENTRYPOINTS = {"jobmanager": "StandaloneSessionClusterEntrypoint", "taskmanager"
 
 def cluster_config(rest_port: int, rpc_port: int, java_opts: str) -> str:
     """``config.yaml`` (flat keys, which Flink 2's YAML reader accepts)."""
-    return "\n".join([
-        "# Written by zoomcamp (stack/flink.py) at every start.",
-        f"env.java.opts.all: {java_opts}",
-        f"jobmanager.rpc.address: {HOST}",
-        f"jobmanager.rpc.port: {rpc_port}",
-        f"jobmanager.bind-host: {HOST}",
-        f"taskmanager.bind-host: {HOST}",
-        f"taskmanager.host: {HOST}",
-        f"rest.address: {HOST}",
-        f"rest.bind-address: {HOST}",
-        f"rest.port: {rest_port}",
+    return config_text("flink", {
+        "env.java.opts.all": java_opts,
+        "jobmanager.rpc.address": HOST,
+        "jobmanager.rpc.port": rpc_port,
+        "jobmanager.bind-host": HOST,
+        "taskmanager.bind-host": HOST,
+        "taskmanager.host": HOST,
+        "rest.address": HOST,
+        "rest.bind-address": HOST,
+        "rest.port": rest_port,
         # Sized for a 2-core laptop next to Kafka and PostgreSQL (Flink's defaults: 1600m and 1728m).
-        "jobmanager.memory.process.size: 800m",
-        "taskmanager.memory.process.size: 1024m",
-        f"taskmanager.numberOfTaskSlots: {SLOTS}",
-        "parallelism.default: 1",
+        "jobmanager.memory.process.size": "800m",
+        "taskmanager.memory.process.size": "1024m",
+        "taskmanager.numberOfTaskSlots": SLOTS,
+        "parallelism.default": 1,
         # A killed TaskManager is noticed within seconds (default: 50 s of missed heartbeats), so its jobs restart.
-        "heartbeat.interval: 2000",
-        "heartbeat.timeout: 8000",
-        "jobmanager.execution.failover-strategy: region",
-        "",
-    ])
+        "heartbeat.interval": 2000,
+        "heartbeat.timeout": 8000,
+        "jobmanager.execution.failover-strategy": "region",
+    }, separator=": ")
 
 
 def rest(port: int, path: str, method: str = "GET", timeout: float = 5.0):
     """One call to the cluster's REST API (the web UI's own): the decoded JSON body. Connection errors raise OSError."""
-    request = urllib.request.Request(f"http://{HOST}:{port}{path}", method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read()
-    except urllib.error.HTTPError as error:
-        raw = error.read()
-    return json.loads(raw) if raw else None
+    body = http_json(f"http://{HOST}:{port}{path}", method=method, timeout=timeout)[1]
+    if isinstance(body, str):
+        raise ValueError(f"flink: {path} did not answer with JSON: {body[:200]}")
+    return body
 
 
 class Flink(Service):
@@ -162,10 +165,8 @@ class Flink(Service):
         home = pyflink_env.home()
         env = {**os.environ, "JAVA_HOME": str(jvm.java().resolve().parents[1]), "FLINK_CONF_DIR": str(self.conf_dir),
                "FLINK_LOG_DIR": str(self.folder / "log"), "FLINK_HOME": str(home)}
-        with open(self.folder / f"{role}.out", "ab") as log:
-            process = subprocess.Popen(["bash", str(home / "bin" / f"{role}.sh"), "start-foreground"], env=env,
-                                       stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.folder,
-                                       start_new_session=True)  # outlives the command that started it
+        process = launch(["bash", str(home / "bin" / f"{role}.sh"), "start-foreground"], self.folder / f"{role}.out",
+                         env=env, cwd=self.folder)
         return process.pid  # the script execs java: the same pid
 
     def _wait_ready(self) -> ServiceStatus:
@@ -189,15 +190,8 @@ class Flink(Service):
 
     def _log_tail(self, role: str) -> str:
         logs = sorted((self.folder / "log").glob(f"*{'standalonesession' if role == 'jobmanager' else role}*.log"))
-        for path in [*logs, self.folder / f"{role}.out"]:
-            try:
-                lines = path.read_text(errors="replace").splitlines()
-            except OSError:
-                continue
-            errors = [line for line in lines if " ERROR " in line or "Exception" in line]
-            if errors or lines:
-                return (errors or lines)[-1][:300] + f" (log: {path})"
-        return "no log"
+        found = [path for path in [*logs, self.folder / f"{role}.out"] if path.is_file() and path.stat().st_size]
+        return log_tail(found[0]) if found else "no log"
 
     def stop(self) -> ServiceStatus:
         with self.exclusive():
@@ -217,11 +211,7 @@ class Flink(Service):
         pid = self.pid("taskmanager")
         if not pid:
             raise StackError("flink: the TaskManager is not running (zoomcamp stack up flink)")
-        os.kill(pid, sig)
-        deadline = time.monotonic() + STOP_GRACE
-        while self._alive(pid, "taskmanager") and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return pid
+        return kill(pid, ENTRYPOINTS["taskmanager"], sig, wait=STOP_GRACE)
 
     def env(self) -> dict[str, str]:
         url = self.url()

@@ -7,12 +7,9 @@ The official ``google-cloud-storage`` client, gcsfs, pandas ``gs://`` paths and 
 
 from __future__ import annotations
 
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
-from .base import Service, ServiceStatus, StackError, process_alive, terminate
+from .base import Service, ServiceStatus, StackError, answers
 
 HOST = "127.0.0.1"
 
@@ -29,19 +26,11 @@ def binary() -> Path:
         raise StackError(f"gcs: {exc}") from None
 
 
-def _answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/storage/v1/b", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
+def _answers(port: int | None) -> bool:
+    return bool(port) and answers(f"http://{HOST}:{port}/storage/v1/b")
 
 
 PROCESS_MARKER = "fake-gcs-server"  # in its command line: tells our process from a recycled pid
-
-
-def _alive(pid: int | None) -> bool:
-    return process_alive(pid, PROCESS_MARKER)
 
 
 class Gcs(Service):
@@ -49,15 +38,7 @@ class Gcs(Service):
     default_port = 4443
 
     def status(self) -> ServiceStatus:
-        state = self.read_state()
-        port, pid = state.get("port"), state.get("pid")
-        details = {"host": HOST, "port": port, "data_dir": str(self.data_dir), "log": str(self.log_file)}
-        if not _alive(pid):
-            return ServiceStatus(self.name, False, "stopped", details)
-        details.update(pid=pid, url=f"http://{HOST}:{port}")
-        if not _answers(port):
-            return ServiceStatus(self.name, False, f"process {pid} runs but does not answer on {port}", details)
-        return ServiceStatus(self.name, True, f"running on {HOST}:{port}", details)
+        return self.process_status(PROCESS_MARKER, _answers)
 
     def start(self) -> ServiceStatus:
         executable = binary()
@@ -72,31 +53,10 @@ class Gcs(Service):
                    "-backend", "filesystem", "-filesystem-root", str(self.data_dir),
                    # Both needed so clients that build object URLs themselves (DuckDB, gcsfs) reach this server.
                    "-external-url", url, "-public-host", f"{HOST}:{port}", "-log-level", "warn"]
-        with open(self.log_file, "ab") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       start_new_session=True)  # outlives the command that started it
-        deadline = time.monotonic() + 20
-        while not _answers(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                tail = self.log_file.read_text(errors="replace").strip().splitlines()[-3:]
-                raise StackError(f"gcs: the emulator did not start on port {port}: {' | '.join(tail)}")
-            time.sleep(0.1)
-        self.write_state(port=port, pid=process.pid)
-        status = self.status()
-        status.message = f"started on {HOST}:{port}"
-        return status
+        return self.start_process(command, _answers, "the emulator", port=port, timeout=20)
 
     def stop(self) -> ServiceStatus:
-        current = self.status()
-        pid = self.read_state().get("pid")
-        if not _alive(pid):
-            current.message = f"not running ({current.message})"
-            return current
-        terminate(pid, PROCESS_MARKER)
-        status = self.status()
-        status.message = "stopped"
-        return status
+        return self.stop_process(PROCESS_MARKER)
 
     def env(self) -> dict[str, str]:
         if not self.status().running:

@@ -27,7 +27,18 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .base import Service, ServiceStatus, StackError, claim_port, port_is_free, process_alive, terminate
+from .base import (
+    Service,
+    ServiceStatus,
+    StackError,
+    claim_port,
+    kill,
+    launch,
+    log_tail,
+    port_is_free,
+    process_alive,
+    terminate,
+)
 
 HOST = "127.0.0.1"
 HEAP = "384m"  # per broker: measured ~350 MB resident with this heap (a student laptop has 8 GB)
@@ -285,9 +296,7 @@ class Kafka(Service):
     def _spawn(self, java: Path, classpath: list[Path], node_id: int) -> int:
         folder = self.broker_folder(node_id)
         command = self._java_command(java, classpath, "kafka.Kafka", str(folder / "server.properties"))
-        with open(self.broker_log(node_id), "ab") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       cwd=folder, start_new_session=True)  # outlives the command that started it
+        process = launch(command, self.broker_log(node_id), cwd=folder)
         self._started[process.pid] = process
         return process.pid
 
@@ -299,12 +308,12 @@ class Kafka(Service):
                 process = self._started.get(b["pid"])
                 if process.poll() is not None if process else not self._alive(b["node_id"], b["pid"]):
                     raise StackError(f"kafka: broker {b['node_id']} stopped while starting: "
-                                     f"{self._log_tail(b['node_id'])}")
+                                     f"{log_tail(self.broker_log(b['node_id']))}")
                 if answers(HOST, b["port"]):
                     waiting.remove(b)
             if waiting and time.monotonic() > deadline:
                 raise StackError(f"kafka: broker {waiting[0]['node_id']} did not answer on port {waiting[0]['port']} "
-                                 f"within {timeout:.0f} s: {self._log_tail(waiting[0]['node_id'])}")
+                                 f"within {timeout:.0f} s: {log_tail(self.broker_log(waiting[0]['node_id']))}")
             if waiting:
                 time.sleep(0.1)
         self._wait_for_coordinator(brokers, deadline)
@@ -331,14 +340,6 @@ class Kafka(Service):
                     raise StackError(f"kafka: the brokers answer but consumer groups are not available ({exc})") \
                         from None
                 time.sleep(0.2)
-
-    def _log_tail(self, node_id: int) -> str:
-        try:
-            lines = self.broker_log(node_id).read_text(errors="replace").splitlines()
-        except OSError:
-            return "no log"
-        errors = [line for line in lines if " ERROR " in line or "Exception" in line]
-        return (errors or lines or ["empty log"])[-1][:300] + f" (log: {self.broker_log(node_id)})"
 
     def stop(self) -> ServiceStatus:
         if self.external:
@@ -382,11 +383,7 @@ class Kafka(Service):
         b = self._broker(node_id)
         if not self._alive(node_id, b.get("pid")):
             raise StackError(f"kafka: broker {node_id} is not running")
-        os.kill(b["pid"], sig)
-        deadline = time.monotonic() + STOP_GRACE
-        while self._alive(node_id, b["pid"]) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return b["pid"]
+        return kill(b["pid"], self._marker(node_id), sig, wait=STOP_GRACE)
 
     def start_broker(self, node_id: int) -> ServiceStatus:
         """Start one broker of the cluster again (same ports, same data: it catches up with the others)."""
