@@ -183,10 +183,11 @@ def test_dlt_loads_the_same_rides_into_postgres_and_the_lake(settings, trips, ap
 
 @pytest.mark.stack
 def test_week2_homework_reads_the_tables_dlt_loaded(settings, trips, api, write_answers):
-    from zoomcamp import course, homework
+    from zoomcamp import homework
+    from zoomcamp.weeks import week_2
 
     # Week 2's notebooks may have loaded these tables on this worker already: start from what reset 2 leaves.
-    course._reset_week_2_dlt(settings)
+    week_2.clear_dlt(settings)
     workshop = [q for q in homework.questions(2) if q.id in ("q5", "q6", "q7")]
     with pytest.raises(homework.NotLoaded, match="notebook 06"):
         workshop[0].answer(settings)

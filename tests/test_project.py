@@ -471,7 +471,7 @@ def test_check_cli_prints_the_score_table(tmp_path):
 
 
 def test_reset_removes_the_projects_warehouse(settings, tmp_path):
-    from zoomcamp import course
+    from zoomcamp import weeks
 
     # A project home of its own, built without BigQuery (whose emulator belongs to the session's home).
     scratch = settings.replace(home=tmp_path, data_dir=settings.data_path, lake_url=str(tmp_path / "lake"))
@@ -480,8 +480,8 @@ def test_reset_removes_the_projects_warehouse(settings, tmp_path):
     project.transform(settings=scratch)
     project.build_dashboard_data(settings=scratch)
     assert project.DashboardData(scratch).months() == ["2021-01"]
-    assert course.RESETS[7](scratch) == [str(tmp_path / "project")]  # (course.reset(7) also starts the stack)
-    assert not project.warehouse_path(scratch).exists() and course.RESETS[7](scratch) == []
+    assert weeks.get(7).reset(scratch) == [str(tmp_path / "project")]  # (course.reset(7) also starts the stack)
+    assert not project.warehouse_path(scratch).exists() and weeks.get(7).reset(scratch) == []
 
 
 def test_week7_homework_reads_the_dashboard(built, trips, settings, write_answers, tmp_path):

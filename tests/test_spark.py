@@ -189,10 +189,11 @@ def test_week5_homework_answered_with_spark_is_graded_right(session, settings, w
     from pyspark.sql import functions as F
 
     from zoomcamp import homework
+    from zoomcamp.weeks import week_5
 
     lake = zspark.local_lake(settings)
     lake.ingest("yellow", "2021-01", progress=False)
-    out = settings.home / homework.HOMEWORK_OUTPUT
+    out = settings.home / week_5.HOMEWORK_OUTPUT
     if out.exists():
         shutil.rmtree(out)
     before = {g.question: g for g in homework.grade(5, write_answers({}), settings)}

@@ -532,10 +532,11 @@ def test_week6_homework_is_graded_on_the_topic_the_student_produced(write_answer
     from kafka.partitioner.default import murmur2
 
     from zoomcamp import homework
+    from zoomcamp.weeks import week_6
 
     rides = streaming.load_rides("2021-01", "green")
-    streaming.recreate_topic(homework.HOMEWORK_TOPIC, partitions=2)
-    streaming.replay(rides, homework.HOMEWORK_TOPIC, kind="green")
+    streaming.recreate_topic(week_6.HOMEWORK_TOPIC, partitions=2)
+    streaming.replay(rides, week_6.HOMEWORK_TOPIC, kind="green")
     expected = homework.expected_answers(6)
     keys = rides["PULocationID"].astype("string")
     # Independent of the broker: the default partitioner's murmur2 hash of each key, and pandas' counts.
@@ -551,22 +552,22 @@ def test_week6_homework_is_graded_on_the_topic_the_student_produced(write_answer
     assert [g.correct for g in homework.grade(6, write_answers(wrong))] == [True, False, True, True]
 
     # Rides produced in another format (pandas' default epoch milliseconds) are refused, not misread.
-    streaming.recreate_topic(homework.HOMEWORK_TOPIC, partitions=2)
+    streaming.recreate_topic(week_6.HOMEWORK_TOPIC, partitions=2)
     prod = streaming.producer()
-    streaming.send_all(prod, homework.HOMEWORK_TOPIC, [
+    streaming.send_all(prod, week_6.HOMEWORK_TOPIC, [
         (b"74", json.dumps({"lpep_pickup_datetime": 1609459200000, "PULocationID": 74}).encode())])
     prod.close()
     grades = {g.question: g for g in homework.grade(6, write_answers(expected))}
     assert grades["q1"].correct is False and grades["q1"].expected == 1
     assert "ISO text" in grades["q4"].note and "cannot check yet" in grades["q3"].note
-    streaming.delete_topics([homework.HOMEWORK_TOPIC])
+    streaming.delete_topics([week_6.HOMEWORK_TOPIC])
 
 
 def test_reset_week_6_removes_topics_groups_and_sink_tables(rides):
     """Last in this file: the notebooks (run after the tests) make their topics and tables again."""
     from kafka import KafkaConsumer
 
-    from zoomcamp import course
+    from zoomcamp import course, weeks
 
     streaming.recreate_topic("t-reset", partitions=1)
     streaming.replay(rides.head(10), "t-reset")
@@ -579,7 +580,7 @@ def test_reset_week_6_removes_topics_groups_and_sink_tables(rides):
     consumer.close()
     db.execute(streaming.ZONE_HOURS.ddl())
     external = get_settings().replace(kafka_bootstrap=streaming.bootstrap_servers())
-    assert not any(r.startswith(("topic", "consumer group")) for r in course.RESETS[6](external))  # maybe not ours
+    assert not any(r.startswith(("topic", "consumer group")) for r in weeks.get(6).reset(external))  # maybe not ours
     assert "t-reset" in streaming.topics() and "t-reset-group" in streaming.consumer_groups()
     db.execute(streaming.ZONE_HOURS.ddl())
     removed = course.reset(6)[6]

@@ -421,7 +421,7 @@ def test_scan_profile_counts_what_partition_and_min_max_pruning_skip(tmp_path):
 
 def test_reset_week_3_empties_the_dataset(wh):
     """Last in this file: drops the tables and views the tests above made (the notebooks make their own again)."""
-    from zoomcamp import course
+    from zoomcamp import course, weeks
 
     wh.run("02_external_table", kind="yellow")  # a view on the emulator
     wh.run("02_native_table", kind="yellow")
@@ -431,7 +431,7 @@ def test_reset_week_3_empties_the_dataset(wh):
     kinds = {t.table_id: t.table_type for t in wh.client.list_tables(dataset)}
     assert kinds["external_yellow_tripdata"] == "VIEW" and kinds["yellow_tripdata"] == "TABLE"
     cloud = wh.settings.replace(backend="gcp", gcp_project="p", gcs_bucket="b")
-    assert course.RESETS[3](cloud) == []  # the cloud's BigQuery is never touched (no credentials asked for)
+    assert weeks.get(3).reset(cloud) == []  # the cloud's BigQuery is never touched (no credentials asked for)
     removed = course.reset(3, settings=wh.settings)[3]
     assert {"view test_warehouse.external_yellow_tripdata", "table test_warehouse.yellow_tripdata",
             "model test_warehouse.tip_model"} <= set(removed)

@@ -14,8 +14,9 @@
 # %%
 import pandas as pd
 
-from zoomcamp import datasets, dbt, get_settings
+from zoomcamp import datasets, dbt
 from zoomcamp import spark as zspark
+from zoomcamp.course import scratch
 from zoomcamp.exercises import check
 
 spark = zspark.session("03_spark_sql")
@@ -148,7 +149,7 @@ spark_rows.sort_values("revenue_monthly_total_amount", ascending=False).head()
 # %%
 dbt.load_raw("duckdb", MONTHS, kinds=["green", "yellow"])
 build = dbt.run("build", "--select", "+dm_monthly_zone_revenue", "--full-refresh", target="duckdb",
-                target_path=get_settings().home / "spark" / "03_dbt_target")
+                target_path=scratch(5, "dbt_target"))
 assert build.success, build.failed()
 mart = dbt.query("SELECT * FROM dbt_dev.dm_monthly_zone_revenue", target="duckdb")
 print(build)
@@ -176,7 +177,7 @@ differences.rename("largest difference").to_frame()
 # result), `append` adds files (a re-run duplicates), `errorifexists` (the default) refuses.
 
 # %%
-output = get_settings().home / "spark" / "03_report"
+output = scratch(5, "report")
 report.coalesce(1).write.mode("overwrite").parquet(str(output))
 written = pd.read_parquet(output)
 assert len(list(output.glob("part-*.parquet"))) == 1 and len(written) == len(spark_rows)

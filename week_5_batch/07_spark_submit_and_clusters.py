@@ -18,13 +18,14 @@ import pandas as pd
 
 from zoomcamp import datasets, get_settings
 from zoomcamp import spark as zspark
+from zoomcamp.course import scratch
 from zoomcamp.exercises import check
 
 MONTH = "2021-01"
 lake = zspark.local_lake()
 for kind in ("green", "yellow"):
     lake.ingest(kind, MONTH, progress=False)  # idempotent
-work = get_settings().home / "spark" / "07_cluster"
+work = scratch(5, "cluster")
 print(zspark.REVENUE_JOB.relative_to(zspark.REVENUE_JOB.parents[2]))
 
 # %% [markdown]
