@@ -167,7 +167,7 @@ assert (differences.fillna(0) < 1e-6).all()
 differences.rename("largest difference").to_frame()
 
 # %% [markdown]
-# Equal. (The ehail fee is empty in every green row, so its sum is NULL in both, shown as NaN.) `tests/test_spark.py`
+# Equal. (The ehail fee is empty in every green row, so its sum is NULL in both, shown as NaN.) `tests/spark/test_spark.py`
 # checks the same on every test run. Two engines, one result: the dbt model for the warehouse, the Spark job for the
 # lake.
 #

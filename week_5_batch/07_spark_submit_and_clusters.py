@@ -126,7 +126,7 @@ per_service
 
 # %% [markdown]
 # The same numbers as pandas. (Run the job with `master="local[2]"` instead and the output is identical, row for row:
-# `tests/test_spark.py` compares a cluster run with a local computation on every test run.) The executor's own logs
+# `tests/spark/test_spark.py` compares a cluster run with a local computation on every test run.) The executor's own logs
 # (stdout, stderr) are in the worker's work folder, one folder per application — where to look when a task fails on a
 # cluster:
 

@@ -10,7 +10,7 @@ import pytest
 
 from zoomcamp import architecture
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_committed_pictures_are_rendered_from_the_current_source():

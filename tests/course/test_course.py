@@ -17,7 +17,7 @@ from zoomcamp import course, datasets, db, homework, ingest, stack, streaming
 from zoomcamp.lake import Lake
 from zoomcamp.notebooks import progress_cell_source
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ZOOMCAMP = str(Path(sys.executable).parent / "zoomcamp")
 NOTEBOOKS = [p for week in course.weeks() for p in course.notebooks(week)]
 
@@ -114,7 +114,7 @@ def test_week2_homework_reads_the_lake(settings, write_answers):
     lake = Lake(settings)
     lake.ingest("yellow", ["2021-03"], progress=False)
     lake.ingest("green", ["2021-01"], progress=False)
-    expected = {q.id: q.answer(settings) for q in homework.questions(2)[:4]}  # q5-q7: tests/test_api.py
+    expected = {q.id: q.answer(settings) for q in homework.questions(2)[:4]}  # q5-q7: tests/api/test_api.py
     assert expected["q1"] == len(datasets.read_csv(datasets.trip_file("yellow", "2021-03")))
     size = sum(lake.fs.size(p) for p in lake.fs.find(lake.partition("green", "2021-01"))) / 1e6
     assert expected["q2"] == pytest.approx(size, abs=0.005)

@@ -18,7 +18,7 @@ from zoomcamp.stack import free_port
 
 pytestmark = pytest.mark.stack  # starts, or needs, the local services
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_make_lab_serves_the_course():

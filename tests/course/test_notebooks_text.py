@@ -1,7 +1,7 @@
 """The committed notebooks stay reviewable: a text form that agrees with each, no volatile noise, small outputs,
 no execution counts, small outputs.
 
-None of these needs the local stack: ``pytest tests/test_notebooks_text.py --noconftest`` runs them in seconds.
+None of these needs the local stack: ``pytest tests/course/test_notebooks_text.py --noconftest`` runs them in seconds.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 from zoomcamp.notebooks import clean, text_path, to_text
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(ROOT.glob("week_*/[0-9][0-9]_*.ipynb"))
 IDS = [str(p.relative_to(ROOT)) for p in NOTEBOOKS]
 # Measured when these limits were set: the largest notebook 166,891 bytes (week_7_project/02_reference_project),

@@ -60,5 +60,5 @@ def test_unknown_or_broken_config_file(tmp_path):
 
 
 def test_the_example_config_parses_and_states_the_defaults(tmp_path):
-    example = Path(__file__).resolve().parents[1] / "zoomcamp.example.toml"
+    example = Path(__file__).resolve().parents[2] / "zoomcamp.example.toml"
     assert load_settings(environ={}, config=example) == Settings()

@@ -11,7 +11,7 @@ import pytest
 from zoomcamp.cli import main
 from zoomcamp.update import UpdateRefused, update
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = "week_1_basics/01_intro.ipynb"
 TEXT_FORM = "week_1_basics/01_intro.py"
 SCRIPT = "week_1_basics/ingest.py"

@@ -289,7 +289,7 @@ def check_dez_build(target, settings):
 def test_a_dez_project_builds_on_duckdb_with_the_same_variables(settings, tmp_path):
     """A DEZ-shaped project (profile `default`, sources reading DBT_DATABASE/DBT_SCHEMA) built by a plain `dbt build`
     with the variables `zoomcamp dbt env --target duckdb` exports: DBT_DATABASE is the file's database, taxi_rides_ny.
-    In this process (dbt's start-up is the slow part); tests/test_dez.py runs DEZ.md's commands, the shell's `eval`
+    In this process (dbt's start-up is the slow part); tests/dez/test_dez.py runs DEZ.md's commands, the shell's `eval`
     and `dbt build` included, on the dev target. On main: 'relation "dbt_dev.yellow_tripdata" does not exist'
     (DBT_SCHEMA was the models' schema), and no profile 'default'."""
     from dbt.cli.main import dbtRunner

@@ -21,7 +21,7 @@ from zoomcamp.lake import Lake, LakeError
 
 pytestmark = pytest.mark.stack  # starts, or needs, the local services
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

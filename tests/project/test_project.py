@@ -28,7 +28,7 @@ from zoomcamp.warehouse import Warehouse, to_frame
 
 pytestmark = pytest.mark.stack
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WEEK = ROOT / "week_7_project"
 ZOOMCAMP = str(Path(sys.executable).parent / "zoomcamp")
 MONTHS = ["2021-01", "2021-02"]

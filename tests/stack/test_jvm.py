@@ -44,7 +44,7 @@ def test_spark_kafka_connector_fits_pyspark():
 
     (connector,) = [j.file for j in jvm.read_lock() if j.file.startswith("spark-sql-kafka")]
     # The newest connector Maven Central serves (4.2.0) with pyspark 4.3: same major version, tested end to end in
-    # tests/test_spark_streaming.py.
+    # tests/streaming/test_spark_streaming.py.
     assert connector.split("_2.13-")[1].split(".")[0] == pyspark.__version__.split(".")[0]
     assert any(p.name == connector for p in streaming_spark.connector_jars())
 

@@ -29,7 +29,7 @@ from zoomcamp.streaming.cluster import LabCluster
 
 pytestmark = pytest.mark.stack  # starts, or needs, the local services
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

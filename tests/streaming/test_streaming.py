@@ -29,7 +29,7 @@ from zoomcamp.streaming import avro
 
 pytestmark = pytest.mark.stack  # starts, or needs, the local services
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WEEK = ROOT / "week_6_streaming"
 
 

@@ -20,7 +20,7 @@ from zoomcamp.lake import Lake
 from zoomcamp.stack.bigquery import BigQuery
 from zoomcamp.warehouse import Warehouse, WarehouseError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WEEK = ROOT / "week_3_warehouse"
 NOTEBOOKS = sorted(WEEK.glob("[0-9][0-9]_*.ipynb"))
 MONTHS = ["2021-01", "2021-02", "2021-03"]

@@ -17,7 +17,7 @@ from terraform_files import tf_blocks, unquote
 from zoomcamp import datasets, db, stack
 from zoomcamp.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WEEK = ROOT / "week_1_basics"
 DOCKER = WEEK / "docker"
 TERRAFORM = WEEK / "terraform"

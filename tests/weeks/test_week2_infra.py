@@ -13,7 +13,7 @@ from terraform_files import tf_blocks, unquote
 from zoomcamp.lake import RAW, Lake
 from zoomcamp.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM = ROOT / "week_2_ingestion" / "terraform"
 
 

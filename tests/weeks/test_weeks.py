@@ -10,7 +10,7 @@ import pytest
 
 from zoomcamp import course, homework, weeks
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_registry_lists_every_week_folder_and_each_module_resets():
