@@ -96,6 +96,7 @@ def test_failures_by_query_and_by_schedule(settings):
         Faults.parse("418:3")
 
 
+@pytest.mark.stack  # a server process
 def test_zoomcamp_api_serve(settings):
     port = free_port()
     server = subprocess.Popen([ZOOMCAMP, "api", "serve", "--port", str(port), "--faults", "500:2"],
@@ -128,6 +129,7 @@ def loaded(kind: str, names: dict, table: str = "rides") -> pd.DataFrame:
     return api_pipeline.rides_table(api_pipeline.pipeline(kind, **names), table)
 
 
+@pytest.mark.stack  # the API's server and three dlt runs (~15 s of CPU)
 def test_dlt_loads_every_ride_once_then_only_changes_and_merges_an_update(settings, trips):
     names = fresh()
     with RidesAPI(settings, faults="429:3,500:4", until=CUTOFF) as api:
@@ -199,6 +201,7 @@ def test_week2_homework_reads_the_tables_dlt_loaded(settings, trips, api, write_
     assert [(g.question, g.correct) for g in grades[4:]] == [("q5", True), ("q6", False), ("q7", True)]
 
 
+@pytest.mark.stack  # the API's server and `zoomcamp api load` processes, one killed
 def test_a_killed_pipeline_rerun_loses_and_duplicates_nothing(settings, trips):
     names = fresh()
     with RidesAPI(settings, faults="slow:2", slow_seconds=1.0) as api:

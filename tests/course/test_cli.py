@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from in_process import zoomcamp
 from typer.testing import CliRunner
 
 from zoomcamp.cli import app
@@ -27,8 +28,9 @@ def all_commands(group, path=()):
 COMMANDS = list(all_commands(typer.main.get_command(app)))
 
 
-def run(*args: str, **env) -> subprocess.CompletedProcess:
-    return subprocess.run([ZOOMCAMP, *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+def run(*args: str, **env):
+    """The command in this process (tests/in_process.py); the schema registry and Ctrl-C tests run it as a process."""
+    return zoomcamp(*args, **env)
 
 
 def test_every_command_is_covered():
@@ -133,6 +135,7 @@ def test_doctor_fails_without_postgresql(tmp_path):
     assert result.returncode == 1 and "FAIL" in result.stdout
 
 
+@pytest.mark.stack  # the file is read once PostgreSQL answers (without it: a traceback, port None)
 def test_ingest_refuses_a_file_that_is_not_parquet_a_folder_and_a_bad_table_name_in_one_line(tmp_path):
     fake = tmp_path / "yellow_tripdata_2021-01.parquet"
     fake.write_text("<html>not found</html>")  # what a failed download often leaves

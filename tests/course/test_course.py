@@ -12,6 +12,7 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
+from in_process import zoomcamp
 
 from zoomcamp import course, datasets, db, homework, ingest, stack, streaming
 from zoomcamp.lake import Lake
@@ -128,7 +129,7 @@ def test_homework_errors_are_clear(tmp_path):
     (tmp_path / "broken.yaml").write_text("q1: [unclosed")
     with pytest.raises(homework.HomeworkError, match="not valid YAML"):
         homework.grade(1, tmp_path / "broken.yaml")
-    result = subprocess.run([ZOOMCAMP, "homework", "check", "9"], capture_output=True, text=True)
+    result = zoomcamp("homework", "check", "9")
     assert result.returncode == 2 and "no homework yet" in result.stderr
 
 

@@ -11,12 +11,12 @@ import csv
 import io
 import os
 import stat
-import subprocess
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from registration_support import PASSWORD, VALID, ZOOMCAMP, count_rows, password_hash, postgres_url, token
+from in_process import zoomcamp
+from registration_support import PASSWORD, VALID, count_rows, password_hash, postgres_url, token
 
 from registration import forms
 from registration.app import create_app
@@ -500,8 +500,7 @@ def test_password_hashes_verify_and_are_salted():
 
 
 def test_hash_password_command(tmp_path):
-    result = subprocess.run([ZOOMCAMP, "registration", "hash-password", "--stdin"], input=PASSWORD + "\n",
-                            capture_output=True, text=True, timeout=60)
+    result = zoomcamp("registration", "hash-password", "--stdin", input=PASSWORD + "\n")
     assert result.returncode == 0, result.stderr
     hashed = result.stdout.strip()
     assert hashed.startswith(f"scrypt:{2**17}:8:1:") and verify_password(PASSWORD, hashed)
@@ -520,9 +519,7 @@ def test_settings_come_from_a_registration_table_and_the_environment(tmp_path):
     default = Config.from_settings(load_settings(environ={}, config=tmp_path / "missing.toml"))
     assert default.password_hash is None  # never a default password
     assert default.database_url.endswith("/registration/registration.db") and default.cohorts == ("2026",)
-    shown = subprocess.run([ZOOMCAMP, "settings"], capture_output=True, text=True, timeout=60,
-                           env={**os.environ, "ZOOMCAMP_CONFIG": str(config_file),
-                                "ZOOMCAMP_REGISTRATION_PASSWORD_HASH": password_hash(), "COLUMNS": "250"})
+    shown = zoomcamp("settings", ZOOMCAMP_CONFIG=str(config_file), ZOOMCAMP_REGISTRATION_PASSWORD_HASH=password_hash())
     assert "secret" not in shown.stdout and password_hash()[20:] not in shown.stdout
     assert "u:***@127.0.0.1" in shown.stdout
 
@@ -544,10 +541,8 @@ def test_a_bad_database_url_is_a_clear_error(url, message):
 
 
 def test_the_cli_says_it_in_one_line(tmp_path):
-    env = {**os.environ, "ZOOMCAMP_HOME": str(tmp_path),
-           "ZOOMCAMP_REGISTRATION_DATABASE_URL": "postgresql+psycopg2://u:pw@127.0.0.1:1/db"}
-    result = subprocess.run([ZOOMCAMP, "registration", "serve", "--port", str(free_port())], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = zoomcamp("registration", "serve", "--port", str(free_port()), ZOOMCAMP_HOME=str(tmp_path),
+                      ZOOMCAMP_REGISTRATION_DATABASE_URL="postgresql+psycopg2://u:pw@127.0.0.1:1/db")
     assert result.returncode == 2 and result.stderr.startswith("error: cannot use the registration database")
     assert "Traceback" not in result.stderr and ":pw@" not in result.stderr
 

@@ -9,6 +9,8 @@ import pytest
 from zoomcamp import db, streaming
 from zoomcamp.streaming import flink
 
+pytestmark = pytest.mark.stack  # every test runs the job (or its checks) against the stack's Kafka and PostgreSQL
+
 BAD = [b"not json", b'{"PULocationID": "x", "total_amount": 1}',
        b'{"PULocationID": 5, "tpep_pickup_datetime": "never", "total_amount": 3}']
 
