@@ -5,7 +5,10 @@
 >>> course.record("week_1_basics/01_data_and_stack.ipynb")   # the last cell of every notebook does this
 >>> course.progress()                    # what has been run, what comes next
 >>> course.run_week(1, html_dir=Path("out"))   # execute a week's notebooks in order (a copy: sources untouched)
+>>> course.scratch(3, "columnar")        # where a week-3 notebook writes its files (reset 3 removes it)
 >>> course.reset(2)                      # drop what week 2 made (the lake's datasets), keep downloaded data
+
+What each week owns (scratch folders, reset, homework questions) is in its module, ``zoomcamp.weeks.week_N``.
 """
 
 from __future__ import annotations
