@@ -97,6 +97,7 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, message)
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.stack  # a server, from the real `zoomcamp` command
 def test_schema_registry_serves_confluents_api_and_refuses_a_taken_port():
     import socket
     import urllib.request
@@ -153,6 +154,7 @@ def test_ingest_refuses_a_file_that_is_not_parquet_a_folder_and_a_bad_table_name
         to_postgres(fake, 'x"; drop', progress=False)
 
 
+@pytest.mark.stack  # the real `zoomcamp` command, a long sample interrupted by SIGINT
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     import signal
     import time
