@@ -27,19 +27,22 @@ TEST_HOME = ROOT / ".zoomcamp-test" / WORKER if WORKER else ROOT / ".zoomcamp-te
 SAMPLE_ROWS = 5_000
 
 # Items that write into the same folder of the checkout run on one worker, one after the other (their week's
-# notebooks join the group too). Keys: a test file, or a test file's test (``file::name``, parameters ignored).
+# notebooks join the group too). Members: a test file, a test file's test (``file::name``, parameters ignored), or a
+# folder (``tests/<area>``, a week). Tests live in tests/<area>/ (as the library's areas): tests/test_schedule.py checks
+# that every member still exists, so moving a test file cannot silently split its group.
 GROUPS = {
     # week 7's rubric self-check: folders of its own (tmp_path), no dbt run; apart from the dbt unit, the longest
-    "tests/test_project.py (rubric)": [
-        f"tests/test_project.py::{name}" for name in (
+    "tests/project/test_project.py (rubric)": [
+        f"tests/project/test_project.py::{name}" for name in (
             "test_the_template_scores_its_skeleton_and_points_at_what_is_left",
             "test_broken_parts_score_zero_and_say_what_to_fix", "test_check_cli_prints_the_score_table",
             "test_terraform_schemas_are_the_course_schemas")],
     # dbt's project folder (target/, logs/, dbt_packages/ under week_4_analytics_engineering/taxi_rides_ny)
-    "dbt": ["tests/test_dbt.py", "tests/test_project.py", "tests/test_spark.py::test_report_equals_the_dbt_mart",
-            "week_4_analytics_engineering", "week_7_project"],
+    "dbt": ["tests/dbt/test_dbt.py", "tests/project/test_project.py",
+            "tests/spark/test_spark.py::test_report_equals_the_dbt_mart", "week_4_analytics_engineering",
+            "week_7_project"],
     # week 6's Kafka Streams project: Maven builds into week_6_streaming/java/target
-    "week_6_streaming": ["tests/test_kafka_streams.py", "week_6_streaming"],
+    "week_6_streaming": ["tests/streaming/test_kafka_streams.py", "week_6_streaming"],
 }
 
 

@@ -31,7 +31,7 @@ print((gcp / "main.tf").read_text())
 
 
 # %% [markdown]
-# Parsed, the configuration is data a test can check (the course's tests do: `tests/test_week1_infra.py`):
+# Parsed, the configuration is data a test can check (the course's tests do: `tests/weeks/test_week1_infra.py`):
 
 # %%
 def unquote(v):

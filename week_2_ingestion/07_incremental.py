@@ -125,7 +125,7 @@ db.query("SELECT count(*) AS rides FROM rides_incremental.rides")
 # %% [markdown]
 # What if a run is killed half-way? The extracted pages wait in the working folder as a *load package*; the next run
 # loads them first. Nothing is committed to the destination until a package's load finishes (the state with it), so
-# a kill loses nothing and merge on `ride_id` duplicates nothing — `tests/test_api.py` kills a run with `SIGKILL`
+# a kill loses nothing and merge on `ride_id` duplicates nothing — `tests/api/test_api.py` kills a run with `SIGKILL`
 # mid-extract and checks the count and the sum afterwards.
 #
 # ## dlt's own inspection

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from zoomcamp import datasets, stack, warehouse
+from zoomcamp.course import scratch
 from zoomcamp.exercises import check
 from zoomcamp.lake import Lake
 
@@ -97,7 +98,7 @@ by_borough
 # filesystem that counts every byte it hands over (`warehouse.scan_profile`).
 
 # %%
-work = wh.settings.home / "tmp" / "week3_columnar"
+work = scratch(3, "columnar")  # a folder of this week's own: `zoomcamp reset 3` clears it
 work.mkdir(parents=True, exist_ok=True)
 local = work / "yellow_2021q1.parquet"
 pq.write_table(lake.dataset("yellow").to_table(), local)

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from zoomcamp import datasets, stack, warehouse
+from zoomcamp.course import scratch
 from zoomcamp.exercises import check
 from zoomcamp.lake import Lake
 
@@ -96,7 +97,7 @@ partitions.head(8)
 # %%
 rows = wh.run("03_all_rows").to_arrow(create_bqstorage_client=False)
 rows = rows.append_column("pickup_date", pc.cast(rows["tpep_pickup_datetime"], pa.date32()))
-base = wh.settings.home / "tmp" / "week3_layouts"
+base = scratch(3, "layouts")
 layout_options = {
     "non_partitioned": {},
     "clustered": {"cluster_by": "VendorID"},

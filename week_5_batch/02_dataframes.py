@@ -18,14 +18,15 @@ import pandas as pd
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from zoomcamp import datasets, get_settings
+from zoomcamp import datasets
 from zoomcamp import spark as zspark
+from zoomcamp.course import scratch
 from zoomcamp.exercises import check
 
 spark = zspark.session("02_dataframes")
 path = datasets.trip_file("yellow", "2021-01")
 pandas_trips = datasets.read_csv(path)  # the same file in pandas, to check Spark against
-work = get_settings().home / "spark" / "02_dataframes"  # where this notebook writes (replaced on each run)
+work = scratch(5, "dataframes")  # where this notebook writes (replaced on each run)
 print(f"{path.name}: {len(pandas_trips):,} rows")
 
 # %% [markdown]

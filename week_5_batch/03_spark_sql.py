@@ -14,8 +14,9 @@
 # %%
 import pandas as pd
 
-from zoomcamp import datasets, dbt, get_settings
+from zoomcamp import datasets, dbt
 from zoomcamp import spark as zspark
+from zoomcamp.course import scratch
 from zoomcamp.exercises import check
 
 spark = zspark.session("03_spark_sql")
@@ -148,7 +149,7 @@ spark_rows.sort_values("revenue_monthly_total_amount", ascending=False).head()
 # %%
 dbt.load_raw("duckdb", MONTHS, kinds=["green", "yellow"])
 build = dbt.run("build", "--select", "+dm_monthly_zone_revenue", "--full-refresh", target="duckdb",
-                target_path=get_settings().home / "spark" / "03_dbt_target")
+                target_path=scratch(5, "dbt_target"))
 assert build.success, build.failed()
 mart = dbt.query("SELECT * FROM dbt_dev.dm_monthly_zone_revenue", target="duckdb")
 print(build)
@@ -166,7 +167,7 @@ assert (differences.fillna(0) < 1e-6).all()
 differences.rename("largest difference").to_frame()
 
 # %% [markdown]
-# Equal. (The ehail fee is empty in every green row, so its sum is NULL in both, shown as NaN.) `tests/test_spark.py`
+# Equal. (The ehail fee is empty in every green row, so its sum is NULL in both, shown as NaN.) `tests/spark/test_spark.py`
 # checks the same on every test run. Two engines, one result: the dbt model for the warehouse, the Spark job for the
 # lake.
 #
@@ -176,7 +177,7 @@ differences.rename("largest difference").to_frame()
 # result), `append` adds files (a re-run duplicates), `errorifexists` (the default) refuses.
 
 # %%
-output = get_settings().home / "spark" / "03_report"
+output = scratch(5, "report")
 report.coalesce(1).write.mode("overwrite").parquet(str(output))
 written = pd.read_parquet(output)
 assert len(list(output.glob("part-*.parquet"))) == 1 and len(written) == len(spark_rows)

@@ -18,13 +18,14 @@ import pandas as pd
 
 from zoomcamp import datasets, get_settings
 from zoomcamp import spark as zspark
+from zoomcamp.course import scratch
 from zoomcamp.exercises import check
 
 MONTH = "2021-01"
 lake = zspark.local_lake()
 for kind in ("green", "yellow"):
     lake.ingest(kind, MONTH, progress=False)  # idempotent
-work = get_settings().home / "spark" / "07_cluster"
+work = scratch(5, "cluster")
 print(zspark.REVENUE_JOB.relative_to(zspark.REVENUE_JOB.parents[2]))
 
 # %% [markdown]
@@ -125,7 +126,7 @@ per_service
 
 # %% [markdown]
 # The same numbers as pandas. (Run the job with `master="local[2]"` instead and the output is identical, row for row:
-# `tests/test_spark.py` compares a cluster run with a local computation on every test run.) The executor's own logs
+# `tests/spark/test_spark.py` compares a cluster run with a local computation on every test run.) The executor's own logs
 # (stdout, stderr) are in the worker's work folder, one folder per application — where to look when a task fails on a
 # cluster:
 

@@ -155,7 +155,7 @@ pd.concat({"before": before, "after loading twice more": after})
 
 # %% [markdown]
 # The whole DAG run for a month is just as repeatable (`orchestration.run_dag(DAG_ID, ["2021-02-01"])` again gives the
-# same rows; `tests/test_spark.py` runs it). Contrast with an `append` load or an `INSERT` without the `DELETE`: every
+# same rows; `tests/spark/test_spark.py` runs it). Contrast with an `append` load or an `INSERT` without the `DELETE`: every
 # retry would add the month once more.
 
 # %% [markdown]

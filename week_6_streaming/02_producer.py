@@ -129,7 +129,7 @@ ax.set_xlabel("messages per second");
 #
 # `send()` returns a future. `streaming.send_all` attaches an error callback to each and, after `flush()`, raises
 # `DeliveryError` if any message was not acknowledged after all retries (`delivery_timeout_ms`, 2 minutes). With
-# idempotence, retries are safe: `tests/test_streaming.py` restarts the broker in the middle of a production run
+# idempotence, retries are safe: `tests/streaming/test_streaming.py` restarts the broker in the middle of a production run
 # and checks that every message is in the topic exactly once.
 #
 # ## Exercise 2

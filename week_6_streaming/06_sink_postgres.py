@@ -143,7 +143,7 @@ ax = table["rides"].groupby("hour").sum().plot(figsize=(9, 2.5), title="Rides pe
 ax.set_xlabel("");
 
 # %% [markdown]
-# `tests/test_streaming.py` does the same kill-and-restart on every test run, and checks the zone/hour counts.
+# `tests/streaming/test_streaming.py` does the same kill-and-restart on every test run, and checks the zone/hour counts.
 #
 # The restarted process used Kafka's *static membership* (`group.instance.id`, `--instance sink-1`): coming back
 # under the same name it gets its partitions at once instead of waiting for the group to notice the old process

@@ -84,7 +84,7 @@ print(f"{again.summary}\n{len(table):,} rows, no duplicate key, equal to pandas 
 # ## Restarting from a checkpoint
 #
 # On the standalone cluster (`zoomcamp stack up flink`, `--jobmanager 127.0.0.1:<port>`) the job checkpoints every
-# 2 s into `<home>/flink/checkpoints/<table>/`. `tests/test_flink.py` kills the TaskManager in the middle of a live
+# 2 s into `<home>/flink/checkpoints/<table>/`. `tests/streaming/test_flink.py` kills the TaskManager in the middle of a live
 # job, starts a new one, and checks that the JobManager restored the job from its last checkpoint and that the table
 # then equals pandas' count: rides processed after that checkpoint were processed twice, and the upsert made that
 # harmless. The same holds when you stop a job with a savepoint and start it from there

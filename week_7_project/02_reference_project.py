@@ -230,7 +230,7 @@ assert app.metric[0].value == f"{green_feb['trips']:,}" and app.metric[1].value 
 pd.DataFrame({"all months and services": shown, "February, Green": {m.label: m.value for m in app.metric}})
 
 # %% [markdown]
-# (`tests/test_project.py` also opens it in a real headless browser and saves a screenshot.)
+# (`tests/project/test_project.py` also opens it in a real headless browser and saves a screenshot.)
 #
 # ## The same chain in Airflow
 #

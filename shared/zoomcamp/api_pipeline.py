@@ -47,6 +47,17 @@ def configure(settings: Settings | None = None) -> dict[str, str]:
     return env
 
 
+def clear(settings: Settings | None = None) -> list[str]:
+    """Remove dlt's folder under the home: pipelines' state (cursors), schemas, load packages, the DuckDB file."""
+    import shutil
+
+    folder = (settings or get_settings()).dlt_path
+    if not folder.exists():
+        return []
+    shutil.rmtree(folder)
+    return [str(folder)]
+
+
 def source_config(base_url: str, *, page_size: int = 1_000, incremental: bool = True,
                   write_disposition: str = "merge") -> dict[str, Any]:
     """The REST API source's configuration: page-number pagination until an empty page, ``ride_id`` as primary key,

@@ -5,7 +5,10 @@
 >>> course.record("week_1_basics/01_data_and_stack.ipynb")   # the last cell of every notebook does this
 >>> course.progress()                    # what has been run, what comes next
 >>> course.run_week(1, html_dir=Path("out"))   # execute a week's notebooks in order (a copy: sources untouched)
+>>> course.scratch(3, "columnar")        # where a week-3 notebook writes its files (reset 3 removes it)
 >>> course.reset(2)                      # drop what week 2 made (the lake's datasets), keep downloaded data
+
+What each week owns (scratch folders, reset, homework questions) is in its module, ``zoomcamp.weeks.week_N``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -205,204 +207,54 @@ def _restore_env(name: str, value: str | None):
 
 # --- reset (instructors) -------------------------------------------------------------------------------------
 
-def _in_the_cloud(settings: Settings) -> bool:
-    """``backend = "gcp"``: the lake and the warehouse are the student's on Google Cloud, which reset never touches
-    (it puts the *local* stack back; `terraform destroy` is the cloud's reset)."""
-    return settings.backend == "gcp"
+def week_number(week: int | str) -> int:
+    """``3`` for ``3``, ``"3"`` or ``"week_3_warehouse"`` (a week the course has; else :class:`CourseNotFound`)."""
+    return int(week_folder(week).name.split("_")[1])
 
 
-def _public_tables(settings: Settings) -> list[str]:
-    """The tables in the course database's ``public`` schema (weeks 1 and 6 load theirs there)."""
-    from . import db
+def scratch(week: int | str, name: str, *, settings: Settings | None = None) -> Path:
+    """The folder under the course home where a notebook of ``week`` writes its files called ``name``, as the week's
+    module declares it (``SCRATCH`` in ``zoomcamp.weeks.week_N``): `zoomcamp reset` then removes it."""
+    from . import weeks
 
-    return db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
-                    settings=settings)["tablename"].tolist()
-
-
-def _reset_week_1(settings: Settings) -> list[str]:
-    """Every table the week-1 notebooks load into the course database's public schema (all of them but week 6's
-    sink tables: week 1 loads tables under names of the student's choosing)."""
-    from . import db
-
-    tables = [t for t in _public_tables(settings) if t not in _week_6_tables()]
-    for table in tables:
-        db.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE', settings=settings)
-    return [f"table {t}" for t in tables]
+    number = week_number(week)
+    folders = getattr(weeks.get(number), "SCRATCH", {})
+    if name not in folders:
+        raise CourseNotFound(f"week {number} has no scratch folder {name!r}; its folders: "
+                             f"{', '.join(folders) or 'none'} (SCRATCH in zoomcamp/weeks/week_{number}.py)")
+    return (settings or get_settings()).home / folders[name]
 
 
-def _reset_week_2(settings: Settings) -> list[str]:
-    """The lake's datasets and bookkeeping (the bucket stays), and the Airflow run history."""
+def remove_folders(*folders: Path) -> list[str]:
+    """Delete those of ``folders`` that exist; says which (what a reset prints)."""
     import shutil
 
-    from .lake import Lake
-
     removed = []
-    on_gcs = (settings.lake_url or "gs://").startswith(("gs://", "gcs://"))
-    if not (_in_the_cloud(settings) and on_gcs):  # a bucket on Google Cloud is left alone
-        lake = Lake(settings)
-        for entry in lake.fs.ls(lake.root, detail=False, refresh=True) if lake.fs.exists(lake.root) else []:
-            lake.fs.rm(entry, recursive=True)
-            removed.append(lake.protocol + entry)
-    airflow = settings.home / "airflow"
-    if airflow.exists():
-        shutil.rmtree(airflow)
-        removed.append(str(airflow))
-    removed += _reset_week_2_dlt(settings)
-    return removed
-
-
-# The PostgreSQL schemas week 2's dlt lessons load (notebooks 06 and 07), with dlt's staging schemas for merges.
-WEEK_2_DLT_SCHEMAS = ("rides_api", "rides_incremental")
-
-
-def _reset_week_2_dlt(settings: Settings) -> list[str]:
-    """What dlt made in week 2: its PostgreSQL schemas, and its folder (pipelines' state, the DuckDB file)."""
-    import shutil
-
-    from . import db
-
-    removed = []
-    present = set(db.query("SELECT nspname FROM pg_namespace", settings=settings)["nspname"])
-    for schema in WEEK_2_DLT_SCHEMAS:
-        for name in (schema, f"{schema}_staging"):
-            if name in present:
-                db.execute(f'DROP SCHEMA "{name}" CASCADE', settings=settings)
-                removed.append(f"schema {name}")
-    if settings.dlt_path.exists():
-        shutil.rmtree(settings.dlt_path)
-        removed.append(str(settings.dlt_path))
-    return removed
-
-
-def _reset_week_3(settings: Settings) -> list[str]:
-    """The tables and views of the warehouse dataset (``bq_dataset``; the dataset itself stays) and the notebooks'
-    local layout files. The reference project's raw tables share that dataset on the emulator: week 7 loads them
-    again on its next run."""
-    import shutil
-
-    from google.api_core.exceptions import NotFound
-
-    from . import warehouse
-
-    if _in_the_cloud(settings):
-        return []
-    wh = warehouse.Warehouse(settings)
-    dataset = f"{wh.project}.{wh.dataset}"
-    try:
-        tables, models = list(wh.client.list_tables(dataset)), list(wh.client.list_models(dataset))
-    except NotFound:
-        tables, models = [], []
-    removed = []
-    for model in models:  # notebook 06's BigQuery ML model
-        wh.client.delete_model(f"{dataset}.{model.model_id}")
-        removed.append(f"model {wh.dataset}.{model.model_id}")
-    for table in tables:
-        table_id = f"{dataset}.{table.table_id}"
-        if table.table_type == "VIEW":  # the emulator fails (HTTP 500) deleting a view as a table
-            wh.client.query(f"DROP VIEW `{table_id}`").result()
-        else:
-            wh.client.delete_table(table_id)
-        removed.append(f"{table.table_type.lower()} {wh.dataset}.{table.table_id}")
-    for folder in (settings.home / "tmp" / "week3_columnar", settings.home / "tmp" / "week3_layouts"):
-        if folder.exists():
-            shutil.rmtree(folder)
-            removed.append(str(folder))
-    return removed
-
-
-def _reset_week_4(settings: Settings) -> list[str]:
-    from . import dbt
-
-    removed = []
-    for target in ("dev", "duckdb"):
-        dbt.reset(target, settings=settings)
-        removed.append(f"dbt target {target}: schemas and raw tables")
-    dbt.clean()
-    return removed + ["dbt target/, logs/, dbt_packages/"]
-
-
-def _reset_week_5(settings: Settings) -> list[str]:
-    """The standalone Spark cluster (stopped), the lake folder Spark reads (when it is the course's own, not
-    ``lake_url``), the notebooks' and jobs' Spark outputs and logs, and the warehouse's report table."""
-    import shutil
-
-    from . import db
-    from . import spark as zspark
-
-    removed = []
-    if zspark.Cluster(settings).stop().message.startswith("stopped"):
-        removed.append("the standalone Spark cluster (stopped)")
-    own_lake = settings.home / "lake-local"
-    folders = [settings.home / "spark"] + ([own_lake] if zspark.local_lake_url(settings) == str(own_lake) else [])
     for folder in folders:
         if folder.exists():
             shutil.rmtree(folder)
             removed.append(str(folder))
-    schema = zspark.WAREHOUSE_TABLE.split(".")[0]
-    if not db.query("SELECT 1 FROM pg_namespace WHERE nspname = :s", {"s": schema}, settings=settings).empty:
-        db.execute(f"DROP SCHEMA {schema} CASCADE", settings=settings)
-        removed.append(f"schema {schema} ({zspark.WAREHOUSE_TABLE})")
     return removed
 
 
-def _week_6_tables() -> tuple[str, ...]:
-    """The library's sink tables, notebook 06's naive sink (the one that counts twice after a crash) and notebook
-    11's Flink table."""
-    from .streaming.sink import OFFSETS_TABLE, RIDES, ZONE_HOURS
+def _reset_week(number: int, settings: Settings) -> list[str]:
+    """What the week's module removes (its areas' ``clear()``), then its scratch folders."""
+    from . import weeks
 
-    return RIDES.name, ZONE_HOURS.name, OFFSETS_TABLE, "naive_zone_hours", "flink_zone_windows"
-
-
-def _reset_week_6(settings: Settings) -> list[str]:
-    """The broker's topics and consumer groups (on the course's own broker only: an external cluster's topics may
-    not be ours), the sink tables in PostgreSQL, and the stream processors' local state."""
-    import shutil
-
-    from . import db, streaming
-    from .stack.kafka import Kafka
-
-    removed = []
-    if not Kafka(settings).external:
-        for group in streaming.consumer_groups(settings):
-            streaming.forget_group(group, settings)
-            removed.append(f"consumer group {group}")
-        removed += [f"topic {t}" for t in streaming.delete_topics(streaming.topics(settings), settings)]
-    present = set(_public_tables(settings))
-    for table in _week_6_tables():
-        if table in present:
-            db.execute(f'DROP TABLE "{table}"', settings=settings)
-            removed.append(f"table {table}")
-    for state in (settings.home / "streaming", settings.home / "flink"):  # Flink: the job's checkpoints
-        if state.exists():
-            shutil.rmtree(state)
-            removed.append(str(state))
-    return removed
-
-
-def _reset_week_7(settings: Settings) -> list[str]:
-    """The reference project's warehouse and dbt files (its lake months are week 2's lake)."""
-    import shutil
-
-    folder = settings.home / "project"
-    if not folder.exists():
+    module = weeks.get(number)
+    if module is None:
         return []
-    shutil.rmtree(folder)
-    return [str(folder)]
-
-
-# Week number -> what resetting it removes. Weeks add theirs as they land.
-RESETS: dict[int, Callable[[Settings], list[str]]] = {1: _reset_week_1, 2: _reset_week_2, 3: _reset_week_3,
-                                                       4: _reset_week_4, 5: _reset_week_5, 6: _reset_week_6,
-                                                       7: _reset_week_7}
+    scratch_folders = getattr(module, "SCRATCH", {}).values()
+    return module.reset(settings) + remove_folders(*(settings.home / f for f in scratch_folders))
 
 
 def reset(week: int | str | None = None, *, settings: Settings | None = None) -> dict[int, list[str]]:
     """Put the local stack back to a clean state for one week (or every week): drop what its notebooks made —
     tables, lake datasets, warehouse tables, dbt targets, topics — and keep downloaded or generated data files.
     Starts the stack if needed. Never touches Google Cloud (``backend = "gcp"``) or an external Kafka cluster."""
-    from . import stack
+    from . import stack, weeks
 
     settings = settings or get_settings()
-    numbers = [int(week_folder(week).name.split("_")[1])] if week is not None else list(RESETS)
+    numbers = [week_number(week)] if week is not None else list(weeks.WEEKS)
     stack.up(settings=settings)
-    return {n: RESETS[n](settings) if n in RESETS else [] for n in numbers}
+    return {n: _reset_week(n, settings) for n in numbers}

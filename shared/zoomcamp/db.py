@@ -44,3 +44,25 @@ def execute(sql: str, params: dict | None = None, settings: Settings | None = No
     """Run a statement that changes something (DDL, INSERT, ...) in its own transaction."""
     with engine(settings).begin() as conn:
         conn.execute(sa.text(sql), params or {})
+
+
+def public_tables(settings: Settings | None = None) -> list[str]:
+    """The tables in the ``public`` schema, sorted (where students load theirs: weeks 1 and 6)."""
+    return query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+                 settings=settings)["tablename"].tolist()
+
+
+def clear(tables: list[str] | tuple[str, ...] = (), schemas: list[str] | tuple[str, ...] = (),
+          settings: Settings | None = None) -> list[str]:
+    """Drop those of ``tables`` (in ``public``) and ``schemas`` that exist, with what depends on them; says what
+    went (``table x``, ``schema y``). A week's reset names what its notebooks made."""
+    present_tables = set(public_tables(settings))
+    present_schemas = set(query("SELECT nspname FROM pg_namespace", settings=settings)["nspname"])
+    removed = []
+    for table in (t for t in tables if t in present_tables):
+        execute(f'DROP TABLE IF EXISTS "{table}" CASCADE', settings=settings)
+        removed.append(f"table {table}")
+    for schema in (s for s in schemas if s in present_schemas):
+        execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', settings=settings)
+        removed.append(f"schema {schema}")
+    return removed

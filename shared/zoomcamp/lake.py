@@ -307,6 +307,14 @@ class Lake:
             if self.fs.exists(p):
                 self.fs.rm(p, recursive=True)
 
+    def clear(self) -> list[str]:
+        """Remove every dataset and the bookkeeping (the bucket stays); says what went (their URLs)."""
+        removed = []
+        for entry in self.fs.ls(self.root, detail=False, refresh=True) if self.fs.exists(self.root) else []:
+            self.fs.rm(entry, recursive=True)
+            removed.append(self.protocol + entry)
+        return removed
+
     # --- reading ------------------------------------------------------------------------------------
     def datasets(self) -> list[str]:
         """The lake's datasets: its top-level folders, bookkeeping (``_...``) left out."""

@@ -7,7 +7,7 @@ execution timestamps) and writes the notebook's text form next to it.
 
 ``--sync`` only writes the text forms (``make notebooks-sync``): ``week_1_basics/01_data_and_stack.py``, jupytext's
 percent format as configured in ``jupytext.toml``. The ``.ipynb`` is the source of truth; the ``.py`` is what a
-reviewer reads, and tests/test_notebooks_text.py checks that both hold the same cells.
+reviewer reads, and tests/course/test_notebooks_text.py checks that both hold the same cells.
 """
 
 from __future__ import annotations

@@ -77,6 +77,17 @@ def environment(settings: Settings | None = None, *, port: int | None = None, ex
     return env
 
 
+def clear(settings: Settings | None = None) -> list[str]:
+    """Remove ``<home>/airflow``: the run history, logs and metadata database (made again by the next run)."""
+    import shutil
+
+    home = (settings or get_settings()).home / "airflow"
+    if not home.exists():
+        return []
+    shutil.rmtree(home)
+    return [str(home)]
+
+
 def run_dag(dag_id: str, logical_dates: list[str], *, settings: Settings | None = None, folder: Path | None = None,
             airflow_home: Path | None = None, timeout: float = 900) -> list[DagRun]:
     """Run ``dag_id`` once per logical date with ``dag.test()`` (all tasks in one process, in order, with the real

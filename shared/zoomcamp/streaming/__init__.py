@@ -17,6 +17,7 @@ from .broker import (
     GroupError,
     TopicError,
     bootstrap_servers,
+    clear,
     client_config,
     consumer_groups,
     delete_topics,
@@ -47,7 +48,7 @@ from .sink import (
 __all__ = [
     "BadMessage", "DeliveryError", "GroupError", "IncompatibleSchema", "KEY", "PRODUCER_DEFAULTS", "RIDES",
     "RIDE_FIELDS", "ReplayResult", "SchemaRegistry", "SinkResult", "SinkTable", "TopicError", "ZONE_HOURS",
-    "bootstrap_servers", "client_config", "consumer_groups", "delete_topics", "describe_topic", "deserializer",
+    "bootstrap_servers", "clear", "client_config", "consumer_groups", "delete_topics", "describe_topic", "deserializer",
     "ensure_topic", "forget_group", "group_lag", "in_pickup_order", "load_rides", "message_count", "parse_ride",
     "producer", "read_topic", "recreate_topic", "replay", "reset_sink", "ride_messages", "ride_rows", "send_all",
     "serializer", "sink_to_postgres", "stored_offsets", "topic_offsets", "topics", "zone_hour_rows",

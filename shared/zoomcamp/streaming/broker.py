@@ -268,6 +268,18 @@ def _delete_group(client: KafkaAdminClient, group: str, timeout: float = 30):
             time.sleep(0.5)
 
 
+def clear(settings: Settings | None = None) -> list[str]:
+    """Forget every consumer group and delete every topic, on the course's own broker only (an external cluster's
+    may not be ours: nothing is touched there); says what went."""
+    if Kafka(settings or get_settings()).external:
+        return []
+    removed = []
+    for group in consumer_groups(settings):
+        forget_group(group, settings)
+        removed.append(f"consumer group {group}")
+    return removed + [f"topic {t}" for t in delete_topics(topics(settings), settings)]
+
+
 def forget_group(group: str, settings: Settings | None = None) -> None:
     """Delete a consumer group and its committed offsets (it starts from ``auto_offset_reset`` next time).
 
