@@ -4,7 +4,7 @@ the split packages keep their public names (what notebooks and tests import)."""
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "shared" / "zoomcamp"
 
 
