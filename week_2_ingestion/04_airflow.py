@@ -43,7 +43,8 @@ dag_file = orchestration.find_dag("lake_ingest")
 print(dag_file.read_text())
 
 # %% [markdown]
-# The tasks only call the course library: the DAG says *what runs when*, the library says *how*. Library imports are
+# The tasks only call the course library (`Lake`'s fetch, convert and publish from notebook 02,
+# [`lake.py`](../shared/zoomcamp/lake.py)): the DAG says *what runs when*, the library says *how*. Library imports are
 # inside the tasks because the scheduler parses DAG files every few seconds and must not pay for them.
 #
 # Airflow parses the file and sees this graph:
