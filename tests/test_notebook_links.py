@@ -19,7 +19,8 @@ LINK = re.compile(r"\]\(([^)\s#]*shared/zoomcamp/[^)\s#]*)(?:#[^)\s]*)?\)")
 def broken_library_links(path: Path) -> list[str]:
     """The links to ``shared/zoomcamp/...`` in a notebook's markdown cells that do not resolve to a file."""
     notebook = nbformat.read(path, as_version=4)
-    targets = [target for cell in notebook.cells if cell.cell_type == "markdown" for target in LINK.findall(cell.source)]
+    prose = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
+    targets = [target for text in prose for target in LINK.findall(text)]
     return [target for target in targets if not (path.parent / target).resolve().is_file()]
 
 

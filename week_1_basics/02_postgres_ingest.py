@@ -78,6 +78,7 @@ to_sql_seconds = time.perf_counter() - started
 assert my_rows == count("my_trips") == file_rows
 print(f"{my_rows:,} rows in {to_sql_seconds:.2f} s with to_sql")
 
+
 # %% [markdown]
 # ## Faster: `COPY`
 #
@@ -171,6 +172,7 @@ load_with_copy(read_chunks(yellow_path, chunksize), "my_trips_copy")
 after = count("my_trips_copy")
 assert after == 2 * before
 print(f"before: {before:,} rows, after the re-run: {after:,}")
+
 
 # %% [markdown]
 # Nothing failed and every number downstream doubled. (DataTalksClub's script drops the table at the start, so a
@@ -398,6 +400,7 @@ def run_three_times(load_once):
 
 
 check(my_load_once and run_three_times(my_load_once), file_rows);
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def load_once(chunks, table, file_name):

@@ -74,6 +74,7 @@ else:
 url = f"{base_url}/trip-data/yellow_tripdata_2021-01.parquet"
 url
 
+
 # %% [markdown]
 # Two small functions: one asks the server for the bytes from `start` on, one appends chunks to the `.part` file.
 
@@ -118,6 +119,7 @@ def sha256(path):
 mine = Path(tempfile.mkdtemp())
 whole = download(url, mine)
 print(f"{whole.name}: {whole.stat().st_size:,} bytes")
+
 
 # %% [markdown]
 # Now interrupt it. A wrapper around the chunks stops after three of them, the way a dropped connection or a closed
@@ -180,6 +182,7 @@ print(f"the library's {library_file.name} and yours: the same {library_file.stat
 # %% [markdown]
 # ## The course's files for this week
 #
+
 # %%
 months = ["2021-01", "2021-02", "2021-03"]
 files = {(kind, month): datasets.trip_file(kind, month) for kind in ("yellow", "green") for month in months}

@@ -322,6 +322,7 @@ def january_after(publish):
 
 check(my_publish and january_after(my_publish), uploaded);
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def publish(local, month):
     year, mm = month.split("-")
