@@ -15,7 +15,6 @@
 import gzip
 import hashlib
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -174,7 +173,7 @@ print(f"resumed from byte {kept:,}; SHA-256 {sha256(resumed)[:16]}... matches th
 if settings.data_source == "download":
     library_settings = settings
 else:
-    library_settings = replace(settings, tlc_base_url=base_url, data_dir=Path(tempfile.mkdtemp()))
+    library_settings = settings.replace(tlc_base_url=base_url, data_dir=Path(tempfile.mkdtemp()))
 library_file = datasets.download("yellow", "2021-01", "parquet", settings=library_settings, progress=False)
 assert sha256(library_file) == sha256(resumed)
 print(f"the library's {library_file.name} and yours: the same {library_file.stat().st_size:,} bytes")
