@@ -94,7 +94,9 @@ def load_with_copy(chunks, table):
     try:
         for chunk in chunks:
             buffer = io.StringIO()
-            chunk.to_csv(buffer, index=False, header=False)  # empty fields for missing values: COPY reads NULL
+            # Missing values become empty fields (COPY reads NULL). "%.15g" writes 1.0 as 1: pandas makes an integer
+            # column float when a chunk has a missing value, and COPY refuses "1.0" for the table's BIGINT.
+            chunk.to_csv(buffer, index=False, header=False, float_format="%.15g")
             buffer.seek(0)
             with connection.cursor() as cursor:
                 cursor.copy_expert(f'COPY "{table}" FROM STDIN WITH (FORMAT csv)', buffer)
@@ -414,7 +416,7 @@ def load_once(chunks, table, file_name):
             rows = 0
             for chunk in chunks:
                 buffer = io.StringIO()
-                chunk.to_csv(buffer, index=False, header=False)
+                chunk.to_csv(buffer, index=False, header=False, float_format="%.15g")
                 buffer.seek(0)
                 cursor.copy_expert(f'COPY "{table}" FROM STDIN WITH (FORMAT csv)', buffer)
                 rows += len(chunk)
