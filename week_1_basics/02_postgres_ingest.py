@@ -133,7 +133,7 @@ lines = gzip.decompress(yellow_path.read_bytes()).decode().splitlines()  # lines
 bad_line = 2 * chunksize + 10  # in the third chunk
 lines[bad_line] += ",oops"
 damaged = Path(tempfile.mkdtemp()) / yellow_path.name
-damaged.write_bytes(gzip.compress("\n".join(lines).encode()))
+damaged.write_bytes(gzip.compress("\n".join(lines).encode(), compresslevel=1))
 
 create_table(damaged, "my_trips_damaged")
 try:
@@ -154,7 +154,7 @@ lines = gzip.decompress(yellow_path.read_bytes()).decode().splitlines()
 fields = lines[5].split(",")
 fields[0] = "two"  # VendorID, a number, written as a word
 lines[5] = ",".join(fields)
-damaged.write_bytes(gzip.compress("\n".join(lines).encode()))
+damaged.write_bytes(gzip.compress("\n".join(lines).encode(), compresslevel=1))
 
 create_table(damaged, "my_trips_damaged")
 load_with_copy(read_chunks(damaged, chunksize), "my_trips_damaged")
@@ -235,12 +235,10 @@ print(result)
 print(zones_result)
 
 # %% [markdown]
-# Same rows as your loader? Compare a fresh load of yours with the library's table: counts, and a checksum per day
-# (trips and the sum of `total_amount`).
+# Same rows as your loader? `my_trips`, your first load, holds the file once: compare it with the library's table,
+# counts and a checksum per day (trips and the sum of `total_amount`).
 
 # %%
-create_table(yellow_path, "my_trips")
-load_with_copy(read_chunks(yellow_path, chunksize), "my_trips")
 per_day_sql = '''SELECT tpep_pickup_datetime::date AS day, count(*) AS trips, round(sum(total_amount)::numeric, 2) AS total
                  FROM "{}" GROUP BY 1 ORDER BY 1'''
 mine, library = db.query(per_day_sql.format("my_trips")), db.query(per_day_sql.format("yellow_taxi_trips"))
@@ -338,14 +336,12 @@ assert count("yellow_taxi_trips") == loaded
 print(f"still {loaded:,} rows after loading three times")
 
 # %% [markdown]
-# **Malformed rows: set aside, not lost.** The ingest command loads everything else and puts the lines it cannot read
-# in `<table>_quarantine` with their line number, the reason and the raw text. Here is the same command a terminal
-# would run, on a copy of the file with three damaged lines (the two that broke your loader, and an impossible date):
+# **Malformed rows: set aside, not lost.** The library loads everything else and puts the lines it cannot read
+# in `<table>_quarantine` with their line number, the reason and the raw text. Load a copy of the file with three
+# damaged lines (the two that broke your loader, and an impossible date); in a terminal the same load is
+# `zoomcamp ingest postgres FILE --table yellow_damaged`.
 
 # %%
-import subprocess
-import sys
-
 lines = gzip.decompress(yellow_path.read_bytes()).decode().splitlines()  # lines[0] is the header
 
 
@@ -358,12 +354,9 @@ def damage(index, column, value):
 lines[5] += ",oops"                       # file line 6: one field too many
 damage(50, 1, "2021-13-01 10:00:00")      # file line 51: month 13
 damage(500, 0, "two")                     # file line 501: text for VendorID
-damaged.write_bytes(gzip.compress("\n".join(lines).encode()))
+damaged.write_bytes(gzip.compress("\n".join(lines).encode(), compresslevel=1))
 
-zoomcamp = Path(sys.executable).parent / "zoomcamp"
-run = subprocess.run([zoomcamp, "ingest", "postgres", damaged, "--table", "yellow_damaged"],
-                     capture_output=True, text=True)
-print(run.stdout)
+print(ingest.to_postgres(damaged, "yellow_damaged", progress=False))
 quarantine = db.query("SELECT line, reason FROM yellow_damaged_quarantine ORDER BY line")
 assert quarantine["line"].tolist() == [6, 51, 501]
 assert count("yellow_damaged") == loaded - 3
