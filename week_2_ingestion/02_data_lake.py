@@ -317,7 +317,9 @@ def january_after(publish):
     lake.fs.put_file(str(my_lake / "yellow/year=2021/month=01/yellow_tripdata_2021-01.parquet"),
                      lake.path("yellow/year=2021/month=01/part-0.parquet"))
     publish(my_lake / "yellow/year=2021/month=01/yellow_tripdata_2021-01.parquet", "2021-01")
-    return lake.dataset("yellow").count_rows(filter=jan)
+    rows = lake.dataset("yellow").count_rows(filter=jan)
+    lake.ingest("yellow", ["2021-01"], progress=False)  # the lake's own January back, with its manifest
+    return rows
 
 
 check(my_publish and january_after(my_publish), uploaded);
