@@ -58,8 +58,9 @@ orchestration.plot_dag(shape);
 # %% [markdown]
 # ## A backfill: three months
 #
-# `run_dag` runs the DAG once per logical date with `dag.test()`: every task, in dependency order, with the real code
-# and the real lake. This is how DAGs are tested, and how a backfill is done on one machine. In a terminal:
+# [`orchestration.run_dag`](../shared/zoomcamp/orchestration.py) runs the DAG once per logical date with `dag.test()`:
+# every task, in dependency order, with the real code and the real lake. This is how DAGs are tested, and how a
+# backfill is done on one machine. In a terminal:
 # `zoomcamp airflow test lake_ingest --months 2021-01..2021-03`.
 #
 # Start from an empty green and yellow lake so you can see the DAG fill it.
