@@ -4,6 +4,8 @@
 # **What you will learn**
 # - where the NYC taxi data comes from: the TLC's parquet files, the DataTalksClub CSV backups, and the links that died;
 # - what a month of trips looks like on disk and inside (columns, types, the dirt real files carry);
+# - how to write a download script: streamed to disk in chunks, with a progress bar, resumed after an interruption
+#   with an HTTP `Range` request; then what the course's downloader adds (checksums, a manifest, retries, clear errors);
 # - how the course fetches files: cached, resumable, checksummed — and offline, a sample with the exact same shape.
 #
 # **What you need running:** nothing yet for this notebook's files; the next cell also starts the local stack (PostgreSQL
@@ -11,10 +13,16 @@
 
 # %%
 import gzip
+import hashlib
+import tempfile
+from pathlib import Path
 
 import pandas as pd
+import requests
+from tqdm.auto import tqdm
 
 from zoomcamp import datasets, stack
+from zoomcamp.datasets import mirror
 from zoomcamp.exercises import check
 from zoomcamp.settings import get_settings
 
@@ -43,6 +51,136 @@ settings.data_source, settings.data_path
 # zoomcamp data download green 2021-01 -f csv.gz      # the DataTalksClub CSV backup
 # ZOOMCAMP_DATA_SOURCE=download jupyter lab           # every notebook on the real files
 # ```
+#
+# ## Your download script
+#
+# DataTalksClub's script calls `wget` on the URL. Write it in Python instead, so that it can do what a pipeline needs:
+# stream the file to disk in chunks (a month of fhvhv trips is 500 MB: never hold it in memory), show a progress bar,
+# write to a `.part` file renamed only when complete (a half file is never taken for a whole one), and **resume** an
+# interrupted download with an HTTP `Range` request instead of starting over.
+#
+# Offline (`data_source = "sample"`, the default) the script talks to a local stand-in for the TLC's site,
+# [`datasets/mirror.py`](../shared/zoomcamp/datasets/mirror.py): an HTTP server on 127.0.0.1 with the same URL layout
+# (`/trip-data/yellow_tripdata_2021-01.parquet`) that answers `Range` requests as the TLC's CDN does, serving the sample
+# file. With `data_source = "download"` the same code fetches from the real site.
+
+# %%
+if settings.data_source == "download":
+    base_url = settings.tlc_base_url  # the TLC's own site
+else:
+    tlc_site = mirror.tlc_mirror([datasets.trip_file("yellow", "2021-01", "parquet")]).start()
+    base_url = tlc_site.url
+url = f"{base_url}/trip-data/yellow_tripdata_2021-01.parquet"
+url
+
+
+# %% [markdown]
+# Two small functions: one asks the server for the bytes from `start` on, one appends chunks to the `.part` file.
+
+# %%
+def fetch_chunks(url, start=0, chunk_size=64 * 1024):
+    """The file's bytes from `start` on, in chunks, and the file's total size."""
+    headers = {"Range": f"bytes={start}-"} if start else {}
+    response = requests.get(url, headers=headers, stream=True, timeout=30)
+    response.raise_for_status()
+    if start and response.status_code != 206:  # the server ignored the range: it sends the whole file
+        raise RuntimeError("the server cannot resume: delete the .part file and start over")
+    total = start + int(response.headers["Content-Length"])
+    return response.iter_content(chunk_size), total
+
+
+def save(chunks, part, total):
+    """Append the chunks to `part`, with a progress bar that starts where the file stopped."""
+    have = part.stat().st_size if part.exists() else 0
+    with open(part, "ab") as out, tqdm(total=total, initial=have, unit="B", unit_scale=True, desc=part.name) as bar:
+        for chunk in chunks:
+            out.write(chunk)
+            bar.update(len(chunk))
+
+
+def download(url, folder):
+    """Download `url` into `folder`, resuming a `.part` file left by an interrupted run."""
+    target = Path(folder) / url.rsplit("/", 1)[1]
+    part = target.with_name(target.name + ".part")
+    start = part.stat().st_size if part.exists() else 0
+    chunks, total = fetch_chunks(url, start)
+    save(chunks, part, total)
+    if part.stat().st_size != total:
+        raise RuntimeError(f"{part.name}: {part.stat().st_size:,} of {total:,} bytes; run again to resume")
+    part.rename(target)
+    return target
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+mine = Path(tempfile.mkdtemp())
+whole = download(url, mine)
+print(f"{whole.name}: {whole.stat().st_size:,} bytes")
+
+
+# %% [markdown]
+# Now interrupt it. A wrapper around the chunks stops after three of them, the way a dropped connection or a closed
+# laptop does; the `.part` file keeps what arrived.
+
+# %%
+def interrupt_after(chunks, n):
+    for i, chunk in enumerate(chunks):
+        if i == n:
+            raise ConnectionError("the connection dropped")
+        yield chunk
+
+
+whole_sha = sha256(whole)
+whole.unlink()
+part = whole.with_name(whole.name + ".part")
+chunks, total = fetch_chunks(url)
+try:
+    save(interrupt_after(chunks, 3), part, total)
+except ConnectionError as error:
+    print("interrupted:", error)
+kept = part.stat().st_size
+assert 0 < kept < total and not whole.exists()
+print(f"{kept:,} of {total:,} bytes in {part.name}")
+
+# %% [markdown]
+# Run the same script again: it finds the `.part` file, asks only for the rest (`Range: bytes=<kept>-`), and the result
+# has the checksum of the whole file downloaded above.
+
+# %%
+resumed = download(url, mine)
+assert sha256(resumed) == whole_sha
+print(f"resumed from byte {kept:,}; SHA-256 {sha256(resumed)[:16]}... matches the server's file")
+
+# %% [markdown]
+# ## The course's downloader
+#
+# [`datasets.download`](../shared/zoomcamp/datasets/downloader.py) is the same script (chunks, `.part`, progress bar,
+# `Range`), and what it adds is
+#
+# - **`If-Range`**: the resume sends the file's `ETag`, so a file that changed on the server starts over instead of
+#   gluing two versions together;
+# - **retries**: a dropped connection resumes by itself a few times before giving up;
+# - **a manifest** of each file's URL, size and SHA-256: a file already there is never downloaded twice;
+# - **checks before and errors after**: enough free disk first; offline, a month the TLC does not publish (its CDN
+#   answers 403) or a full disk each give one line that says what to do;
+# - both sources: the TLC's parquet files, and the DataTalksClub CSV.gz backups (`settings.backup_base_url`).
+#
+# Point it at the same site (offline, the mirror, through the `tlc_base_url` setting) and compare:
+
+# %%
+if settings.data_source == "download":
+    library_settings = settings
+else:
+    library_settings = settings.replace(tlc_base_url=base_url, data_dir=Path(tempfile.mkdtemp()))
+library_file = datasets.download("yellow", "2021-01", "parquet", settings=library_settings, progress=False)
+assert sha256(library_file) == sha256(resumed)
+print(f"the library's {library_file.name} and yours: the same {library_file.stat().st_size:,} bytes")
+
+# %% [markdown]
+# ## The course's files for this week
+#
 
 # %%
 months = ["2021-01", "2021-02", "2021-03"]
@@ -119,8 +257,20 @@ solution = int((~green_feb["lpep_pickup_datetime"].dt.strftime("%Y-%m").eq("2021
 assert check(solution, int((~inside).sum()))
 
 # %% [markdown]
+# ## Exercise 2: extend your script
+#
+# Your `download` trusts any `.part` file. Make it safer, the way the library's does: keep the `ETag` of the first
+# response next to the `.part` file (e.g. in `<name>.part.json`) and send it as `If-Range` when resuming; a server
+# whose file changed then answers 200 with the whole new file, and your script must start over instead of appending.
+# Then make a second call with the file already complete return it without any request. (No check: compare with
+# `_attempt` in [`downloader.py`](../shared/zoomcamp/datasets/downloader.py); offline, `tlc_site.requests` lists what
+# your script asked the mirror.)
+
+# %% [markdown]
 # ## Summary
 #
+# - A download script streams to a `.part` file in chunks, shows progress, and resumes with `Range`; the course's
+#   downloader adds `If-Range`, retries, a manifest of checksums and one-line errors.
 # - The TLC publishes parquet; the DataTalksClub CSV.gz backups mirror the old CSVs; the old S3 links are dead — keep
 #   sources in configuration and record what you fetched (size, checksum).
 # - Fetching is step 1 and must be idempotent and resumable; offline, the sample has the same names, columns and types.

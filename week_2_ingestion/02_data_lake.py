@@ -4,8 +4,9 @@
 # **What you will learn**
 # - what a data lake is, and how it differs from a warehouse;
 # - CSV vs parquet on the same month, measured: size, read time, column pruning, types;
-# - writing the lake: each month as typed parquet in a bucket, under hive partitions (`year=2021/month=01`), safely
-#   re-runnable;
+# - writing the lake by hand: CSV → typed parquet → partitioned folders → upload, and where that breaks;
+# - then with the course's `Lake`: each month published atomically under hive partitions (`year=2021/month=01`), with a
+#   manifest, safely re-runnable — and the same rows as yours;
 # - partitioning strategies (by month, by day, by zone) and what they cost in files;
 # - how the same code targets S3, Azure or a local folder.
 #
@@ -99,23 +100,105 @@ assert fidelity.loc["tpep_pickup_datetime", "parquet"].startswith("datetime64")
 fidelity
 
 # %% [markdown]
-# ## Writing the lake
+# ## Build the lake by hand
 #
-# `Lake.ingest` is the pipeline of this week in one call, for each month: **fetch** the file (step 1, notebook 01) →
-# **convert** it to parquet with the TLC types (streamed in blocks: memory stays flat whatever the file size; malformed
-# CSV lines go to `_quarantine/`, never silently dropped) → **publish** it as
-# `{type}/year=YYYY/month=MM/{type}_tripdata_YYYY-MM.parquet`.
+# Writing the lake is three steps, each a few lines: **CSV → parquet** with the schema's types, a **partitioned
+# folder** per month (`yellow/year=2021/month=01/`), and an **upload** into the bucket. First yourself.
 #
-# Publishing is safe to repeat and to interrupt: the file is uploaded under a temporary name in `_incoming/`, then copied
-# to its final name in one step, then the month's other files are removed. A reader sees the old month or the new one,
-# never half a file; re-running a month replaces exactly that month. The terminal version is
-# `zoomcamp lake ingest yellow 2021-01..2021-03`.
+# The types come from the course's schema table: `datasets.arrow_schema("yellow")` is the parquet schema of the TLC's
+# files, with `airport_fee`, which the CSV backups do not have (it becomes an empty column, so every month has the same
+# columns).
+
+# %%
+import pyarrow as pa
+
+schema = datasets.arrow_schema("yellow")
+months = ["2021-01", "2021-02", "2021-03"]
+
+
+def csv_to_parquet(source, target):
+    """A TLC CSV(.gz) as a parquet file with the schema's columns and types."""
+    frame = datasets.read_csv(source)  # the schema's pandas types, timestamps parsed
+    for column in schema.names:
+        if column not in frame:
+            frame[column] = None  # e.g. airport_fee: not in the CSV backups
+    table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, target)
+    return table.num_rows
+
+
+my_lake = work / "my_lake"
+for month in months:
+    year, mm = month.split("-")
+    target = my_lake / "yellow" / f"year={year}" / f"month={mm}" / f"yellow_tripdata_{month}.parquet"
+    csv_to_parquet(datasets.trip_file("yellow", month), target)
+sorted(str(p.relative_to(my_lake)) for p in my_lake.rglob("*.parquet"))
+
+# %% [markdown]
+# Upload the folder into the lake's bucket (the local GCS emulator; `lake.fs` is its fsspec filesystem, the same API
+# as for real GCS or S3), file by file, to the same paths:
+
+# %%
+for local in sorted(my_lake.rglob("*.parquet")):
+    lake.fs.put_file(str(local), lake.path(str(local.relative_to(my_lake))))
+jan = (ds.field("year") == 2021) & (ds.field("month") == 1)
+uploaded = lake.dataset("yellow").count_rows(filter=jan)
+assert uploaded == pq.ParquetFile(my_lake / "yellow/year=2021/month=01/yellow_tripdata_2021-01.parquet").metadata.num_rows
+print(f"January in the lake: {uploaded:,} rows")
+
+# %% [markdown]
+# It works, and it has the weak spots of week 1's loader. Spark and pandas name their output files `part-0.parquet`
+# and the like; re-run the month with a writer that names its file differently and the old file stays beside it:
+
+# %%
+lake.fs.put_file(str(my_lake / "yellow/year=2021/month=01/yellow_tripdata_2021-01.parquet"),
+                 lake.path("yellow/year=2021/month=01/part-0.parquet"))
+doubled = lake.dataset("yellow").count_rows(filter=jan)
+assert doubled == 2 * uploaded
+print(f"January after a re-run: {doubled:,} rows")
+
+# %% [markdown]
+# Every reader of the month now counts its trips twice. And during an upload of a big file, a reader listing the folder
+# may find the old file gone and the new one not yet complete; nothing records how many rows the month should have, so
+# nothing can tell a damaged month from a whole one.
+#
+# ## Writing the lake with `Lake`
+#
+# [`Lake`](../shared/zoomcamp/lake.py) does the same three steps: `Lake.ingest` is **fetch** (notebook 01) →
+# [`convert`](../shared/zoomcamp/datasets/blocks.py) (`to_parquet`) → **publish** to
+# `{type}/year=YYYY/month=MM/{type}_tripdata_YYYY-MM.parquet`, for each month. What it adds:
+#
+# - **atomic publish**: the file is uploaded under a temporary name in `_incoming/`, then copied to its final name in one
+#   step, then the month's other files (like `part-0.parquet` above) are removed: a reader sees the whole old month or
+#   the whole new one, never half, and re-running a month replaces exactly that month;
+# - **a manifest** per month in `_manifests/` (rows and bytes written), and a `_pending/` record written before the
+#   switch, so `lake.check()` tells a whole month from a damaged or half-published one;
+# - **streaming and checks**: the CSV is converted in blocks (memory stays flat whatever the file size), every value is
+#   checked against the schema, and malformed lines go to `_quarantine/`, never silently dropped;
+# - any fsspec filesystem (GCS, S3, ADLS, a folder), leftovers of a killed run cleaned up, and a progress bar.
+#
+# The terminal version is `zoomcamp lake ingest yellow 2021-01..2021-03`.
 
 # %%
 published = lake.ingest("yellow", ["2021-01..2021-03"]) + lake.ingest("green", ["2021-01..2021-03"])
 for p in published:
     print(p)
 assert [p.rows for p in published[:1]] == [converted.rows]
+
+# %% [markdown]
+# The stray `part-0.parquet` is gone, and the lake's months hold what you built by hand: the same rows, and the same sum
+# in every numeric column.
+
+# %%
+q1 = (ds.field("year") == 2021) & (ds.field("month") <= 3)  # the lake may hold more months: take these three
+theirs = lake.dataset("yellow").to_table(filter=q1).to_pandas()
+ours = ds.dataset(my_lake / "yellow", format="parquet", partitioning="hive").to_table().to_pandas()
+numeric = [c for c in schema.names if pa.types.is_integer(schema.field(c).type) or pa.types.is_floating(schema.field(c).type)]
+assert len(ours) == len(theirs) == sum(p.rows for p in published[:3])
+assert lake.dataset("yellow").count_rows(filter=jan) == uploaded
+pd.testing.assert_series_equal(ours[numeric].sum().astype(float), theirs[numeric].sum().astype(float))
+ours[numeric].sum().round(2).to_frame("sum").T
 
 # %%
 for path in sorted(lake.fs.find(lake.root)):
@@ -139,7 +222,6 @@ before
 # holds. Write the same three months three ways and count.
 
 # %%
-q1 = (ds.field("year") == 2021) & (ds.field("month") <= 3)  # the lake may hold more months: take these three
 yellow = lake.dataset("yellow").to_table(filter=q1)
 yellow = yellow.append_column("day", yellow.column("tpep_pickup_datetime").cast("date32"))
 strategies = {"by month": ["year", "month"], "by day": ["day"], "by pickup zone": ["PULocationID"]}
@@ -219,10 +301,54 @@ assert check(solution, len(green.column("payment_type").unique()))
 # %% [markdown]
 # (Missing payment types get their own folder too: `payment_type=__HIVE_DEFAULT_PARTITION__`.)
 #
+# ## Exercise 3: publish your month safely
+#
+# Write `my_publish(local, month)` for your hand-built lake: upload `local` to a temporary name under
+# `lake.path("_incoming", ...)`, copy it to the month's final name with `lake.fs.copy` (one object write), then remove
+# every other file of the month's folder (`lake.fs.find(folder)`) and the temporary upload. The check below leaves a
+# stray `part-0.parquet` in January first: after your publish, January must hold its rows once.
+
+# %%
+my_publish = None  # your function here
+
+
+# %%
+def january_after(publish):
+    lake.fs.put_file(str(my_lake / "yellow/year=2021/month=01/yellow_tripdata_2021-01.parquet"),
+                     lake.path("yellow/year=2021/month=01/part-0.parquet"))
+    publish(my_lake / "yellow/year=2021/month=01/yellow_tripdata_2021-01.parquet", "2021-01")
+    rows = lake.dataset("yellow").count_rows(filter=jan)
+    lake.ingest("yellow", ["2021-01"], progress=False)  # the lake's own January back, with its manifest
+    return rows
+
+
+check(my_publish and january_after(my_publish), uploaded);
+
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+def publish(local, month):
+    year, mm = month.split("-")
+    folder = lake.path("yellow", f"year={year}", f"month={mm}")
+    final = f"{folder}/{local.name}"
+    incoming = lake.path("_incoming", f"mine_{local.name}")
+    lake.fs.put_file(str(local), incoming)
+    lake.fs.copy(incoming, final)  # the final object appears whole, or not at all
+    for path in lake.fs.find(folder):
+        if path.rstrip("/") != final:
+            lake.fs.rm(path)  # the month's other files: an earlier run's
+    lake.fs.rm(incoming)
+
+
+assert check(january_after(publish), uploaded)
+
+# %% [markdown]
 # ## Summary
 #
 # - A lake keeps files cheaply and replayably; a warehouse manages tables. Land in the lake first.
 # - Parquet beats CSV on size, speed and types; column pruning reads only what you ask for.
+# - Writing the lake by hand is CSV → typed parquet → partition folders → upload; a naive upload leaves a re-run's files
+#   beside the old ones. `Lake` publishes each month atomically (upload, one copy, remove the rest) with a manifest, and
+#   lands the same rows as yours.
 # - The lake layout `{type}/year=/month=/` matches how data arrives and is replaced; publishing is atomic and idempotent.
 # - Partition for pruning and replacement, not as finely as possible: mind the small files problem.
 # - The same code targets GCS, S3, ADLS or a folder: only the URL changes.

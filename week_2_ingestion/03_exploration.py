@@ -28,7 +28,7 @@ for kind in ("yellow", "green"):
 # %% [markdown]
 # ## Is anything missing?
 #
-# `lake.check()` lists every type and month it expects — the ones you name, or every month from the first to the last
+# `lake.check()` ([`lake.py`](../shared/zoomcamp/lake.py), `Lake.check`) lists every type and month it expects — the ones you name, or every month from the first to the last
 # found — and says whether each is **present**, **missing**, or **damaged** (a parquet footer that cannot be read, or a
 # row count that differs from what `_manifests/` says was written). In a terminal: `zoomcamp lake check`, whose exit
 # code is non-zero when something is not present — usable as a pipeline gate.

@@ -43,7 +43,8 @@ dag_file = orchestration.find_dag("lake_ingest")
 print(dag_file.read_text())
 
 # %% [markdown]
-# The tasks only call the course library: the DAG says *what runs when*, the library says *how*. Library imports are
+# The tasks only call the course library (`Lake`'s fetch, convert and publish from notebook 02,
+# [`lake.py`](../shared/zoomcamp/lake.py)): the DAG says *what runs when*, the library says *how*. Library imports are
 # inside the tasks because the scheduler parses DAG files every few seconds and must not pay for them.
 #
 # Airflow parses the file and sees this graph:
@@ -57,8 +58,9 @@ orchestration.plot_dag(shape);
 # %% [markdown]
 # ## A backfill: three months
 #
-# `run_dag` runs the DAG once per logical date with `dag.test()`: every task, in dependency order, with the real code
-# and the real lake. This is how DAGs are tested, and how a backfill is done on one machine. In a terminal:
+# [`orchestration.run_dag`](../shared/zoomcamp/orchestration.py) runs the DAG once per logical date with `dag.test()`:
+# every task, in dependency order, with the real code and the real lake. This is how DAGs are tested, and how a
+# backfill is done on one machine. In a terminal:
 # `zoomcamp airflow test lake_ingest --months 2021-01..2021-03`.
 #
 # Start from an empty green and yellow lake so you can see the DAG fill it.

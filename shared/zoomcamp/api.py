@@ -254,7 +254,8 @@ def create_app(store: RideStore, faults: Faults = Faults()):
 
 
 class RidesAPI:
-    """The rides API served by uvicorn in a background thread on 127.0.0.1 (a free port unless given).
+    """The rides API served by uvicorn in a background thread on 127.0.0.1 (a free port unless given). Taught in
+    week_2_ingestion/05_api_by_hand.ipynb (the student's own client first).
 
     ``faults`` is a :class:`Faults` or a spec string; None = the ``api_faults`` setting. ``until`` publishes only
     the rides that ended by then (see :meth:`RideStore.advance`)."""

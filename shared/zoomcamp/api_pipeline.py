@@ -135,7 +135,8 @@ def load(base_url: str, kind: str = "duckdb", *, name: str | None = None, datase
          settings: Settings | None = None, **options):
     """Extract, normalise and load the rides API into ``kind``: the second call loads only rides changed since.
     A failure (the API down, retries used up) is a :class:`PipelineError` naming the step; what was extracted stays
-    in the pipeline's folder and the next run finishes it."""
+    in the pipeline's folder and the next run finishes it. Taught in week_2_ingestion/06_dlt.ipynb and
+    07_incremental.ipynb."""
     from dlt.pipeline.exceptions import PipelineStepFailed
 
     p = pipeline(kind, name=name, dataset=dataset, settings=settings)

@@ -166,7 +166,9 @@ def to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: 
     """Load a TLC CSV, CSV.gz or parquet file into ``table`` (see the module's description).
 
     ``dsn`` (``postgresql://user:password@host:port/db``) targets another server, e.g. the compose
-    file's ``pgdatabase``; by default the course's local stack."""
+    file's ``pgdatabase``; by default the course's local stack.
+
+    Taught in week_1_basics/02_postgres_ingest.ipynb (the student's own loader first, then this one)."""
     path = Path(path)
     if mode not in MODES:
         raise IngestError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")

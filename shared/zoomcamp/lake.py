@@ -227,7 +227,8 @@ class Lake:
 
     def publish(self, parquet: Path, kind: str, month: Month | str, *, source: str = "",
                 bad_rows: Path | None = None, progress: bool = False) -> Published:
-        """Step 3: upload a month's parquet file and make it the month's only file, atomically (see the module)."""
+        """Step 3: upload a month's parquet file and make it the month's only file, atomically (see the module).
+        Taught in week_2_ingestion/02_data_lake.ipynb (the student's own upload first)."""
         month = Month.of(month)
         started = time.perf_counter()
         meta = pq.ParquetFile(parquet).metadata
@@ -267,7 +268,8 @@ class Lake:
     def ingest(self, kind: str, months, *, fmt: str = "csv.gz", keep_raw: bool = False,
                progress: bool = True) -> list[Published]:
         """fetch -> convert -> publish for each month; re-running a month replaces exactly that month. With
-        ``keep_raw`` the source file is uploaded as it is to ``raw/<type>/`` first (the seed's "save to GCS")."""
+        ``keep_raw`` the source file is uploaded as it is to ``raw/<type>/`` first (the seed's "save to GCS").
+        Taught in week_2_ingestion/02_data_lake.ipynb (the student's own lake first)."""
         check_trip_kind(kind)
         months = parse_months(months)
         results = []
@@ -374,7 +376,7 @@ class Lake:
 
     # --- checking and cataloguing ---------------------------------------------------------------------
     def check(self, kinds: list[str] | None = None, months=None) -> list[PartitionState]:
-        """Each type's months: present, missing or damaged.
+        """Each type's months: present, missing or damaged. Taught in week_2_ingestion/03_exploration.ipynb.
 
         Expected months are the ones given, else every month from the type's first to its last in the lake or its
         manifests (a gap is a missing month). Damaged: a parquet footer that cannot be read, or a row count that

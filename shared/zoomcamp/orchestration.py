@@ -90,7 +90,9 @@ def clear(settings: Settings | None = None) -> list[str]:
 
 def run_dag(dag_id: str, logical_dates: list[str], *, settings: Settings | None = None, folder: Path | None = None,
             airflow_home: Path | None = None, timeout: float = 900) -> list[DagRun]:
-    """Run ``dag_id`` once per logical date with ``dag.test()`` (all tasks in one process, in order, with the real
+    """Taught in week_2_ingestion/04_airflow.ipynb.
+
+    Run ``dag_id`` once per logical date with ``dag.test()`` (all tasks in one process, in order, with the real
     operators) — how a DAG is tested and how a backfill is done on a laptop. Raises :class:`DagRunFailed` when a
     run does not succeed."""
     settings = settings or get_settings()

@@ -89,6 +89,21 @@ def test_stack_up_twice_is_fine():
     assert result.returncode == 0 and "already running" in result.stdout
 
 
+@pytest.mark.stack
+def test_ingest_postgres_loads_then_an_append_of_the_same_file_loads_nothing():
+    from zoomcamp import datasets, db
+
+    path = str(datasets.trip_file("yellow", "2021-01"))
+    rows = len(datasets.read_csv(path))
+    db.execute("DROP TABLE IF EXISTS t_cli_ingest")
+    first = CliRunner().invoke(app, ["ingest", "postgres", path, "--table", "t_cli_ingest"])
+    again = CliRunner().invoke(app, ["ingest", "postgres", path, "--table", "t_cli_ingest", "--append"])
+    assert first.exit_code == again.exit_code == 0, first.output + again.output
+    assert f"{rows:,} rows loaded into t_cli_ingest" in first.output
+    assert "t_cli_ingest already holds this file: nothing loaded" in again.output
+    assert db.query("SELECT count(*) AS n FROM t_cli_ingest").loc[0, "n"] == rows
+
+
 def test_data_sample_writes_the_files(tmp_path):
     result = run("data", "sample", "--rows", "100", "-m", "2020-12..2021-01", "-t", "fhv", ZOOMCAMP_HOME=str(tmp_path))
     assert result.returncode == 0, result.stderr

@@ -12,7 +12,7 @@ import pytest
 from http_server import FileServer
 
 from zoomcamp import datasets
-from zoomcamp.datasets import DownloadError, download
+from zoomcamp.datasets import DownloadError, download, mirror
 from zoomcamp.datasets import downloader as download_module
 
 PARQUET = "/trip-data/yellow_tripdata_2021-01.parquet"
@@ -45,6 +45,21 @@ def test_csv_backup_and_zones_come_from_their_own_urls(s, server):
     assert download("yellow", "2021-01", "csv.gz", settings=s, progress=False).read_bytes() == BODY[:1000]
     assert download("zones", settings=s, progress=False).name == "taxi_zone_lookup.csv"
     assert [r["path"] for r in server.requests] == [BACKUP, "/misc/taxi_zone_lookup.csv"]
+
+
+def test_the_local_tlc_mirror_serves_files_at_the_tlcs_paths(scratch_settings, tmp_path):
+    trips, zones = tmp_path / "green_tripdata_2021-02.parquet", tmp_path / "taxi_zone_lookup.csv"
+    trips.write_bytes(b"trips")
+    zones.write_bytes(b"LocationID\n1\n")
+    with mirror.tlc_mirror([trips, zones]) as site:
+        s = scratch_settings.replace(tlc_base_url=site.url, download_timeout=5)
+        assert download("green", "2021-02", settings=s, progress=False).read_bytes() == b"trips"
+        assert download("zones", settings=s, progress=False).read_bytes() == b"LocationID\n1\n"
+        with pytest.raises(DownloadError, match="not published"):  # a month the mirror does not hold
+            download("green", "2021-03", settings=s, progress=False)
+    assert [r["path"] for r in site.requests] == ["/trip-data/green_tripdata_2021-02.parquet",
+                                                  "/misc/taxi_zone_lookup.csv",
+                                                  "/trip-data/green_tripdata_2021-03.parquet"]
 
 
 def test_a_cut_connection_is_resumed_with_a_range_request(s, server):

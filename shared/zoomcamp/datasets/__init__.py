@@ -34,7 +34,9 @@ __all__ = [
 
 
 def trip_file(kind: str, month: Month | str, fmt: str = "csv.gz", *, settings: Settings | None = None) -> Path:
-    """The local path of one month's trip file, made (sample) or fetched (download) if needed."""
+    """The local path of one month's trip file, made (sample) or fetched (download) if needed.
+
+    Taught in week_1_basics/01_data_and_stack.ipynb."""
     settings = settings or get_settings()
     month = Month.of(month)
     if settings.data_source == "download":

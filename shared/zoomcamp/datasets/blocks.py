@@ -284,6 +284,7 @@ def typed_table(table: pa.Table, kind: str) -> pa.Table:
 def to_parquet(source: Path, target: Path, kind: str, *, names: list[str] | None = None,
                bad_rows_to: Path | None = None, progress: bool = False) -> Converted:
     """Stream ``source`` (a TLC CSV, CSV.gz or parquet) into the parquet file ``target`` with the schema's types.
+    Taught in week_2_ingestion/02_data_lake.ipynb (the student's own CSV -> parquet first).
 
     Memory stays bounded: blocks are read, typed and written one row group at a time. A clean CSV takes Arrow's
     fast path; on the first malformed row the file is read again line by line and the malformed lines are written

@@ -65,7 +65,9 @@ def remote(kind: str, month: Month | str | None = None, fmt: str = "parquet",
 
 def download(kind: str, month: Month | str | None = None, fmt: str = "parquet", *,
              settings: Settings | None = None, progress: bool = True, verify: bool = False) -> Path:
-    """Download one file into the data folder's ``tlc/`` (or return it if it is already there)."""
+    """Download one file into the data folder's ``tlc/`` (or return it if it is already there).
+
+    Taught in week_2_ingestion/01_download.ipynb (the student's own download script first, then this one)."""
     settings = settings or get_settings()
     src = remote(kind, month, fmt, settings)
     folder = tlc_dir(settings)
