@@ -830,7 +830,7 @@ def main() -> None:
     try:
         # standalone_mode=False: click's errors come here instead of typer's boxed panel (see below), and an exit
         # code comes back instead of SystemExit.
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="zoomcamp")  # the same name however it was started
     except click_errors.NoArgsIsHelpError as exc:  # `zoomcamp data`: its help (printed already with rich)
         if exc.format_message().strip():
             exc.show()

@@ -99,7 +99,8 @@ class Settings:
     gcp_region: str = "europe-west1"
     gcs_bucket: str | None = None
     # With backend = "gcp": endpoints that stand in for Google's ("http://127.0.0.1:4443"), used with anonymous
-    # credentials, i.e. emulators (the course's tests run the gcp code paths on its own, tests/course/test_gcp_backend.py).
+    # credentials, i.e. emulators (the course's tests run the gcp code paths on its own:
+    # tests/course/test_gcp_backend.py).
     # None = Google's endpoints with Application Default Credentials. [gcs] endpoint, [bq] endpoint in zoomcamp.toml.
     gcs_endpoint: str | None = None
     bq_endpoint: str | None = None
