@@ -15,6 +15,7 @@
 # **What you need running:** the local stack (the next cell starts it and loads the tables).
 
 # %%
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 
@@ -99,6 +100,8 @@ assert np.isclose(daily["running_revenue"].iloc[-1], january["total_amount"].sum
 assert np.allclose(daily["running_revenue"], pd_daily["revenue"].cumsum())
 assert np.allclose(daily["trips_7d_avg"].astype(float), pd_daily["trips"].rolling(7, min_periods=1).mean())
 ax = daily.plot(x="day", y=["trips", "trips_7d_avg"], figsize=(10, 3), title="Trips per day and 7-day average")
+# Short date labels that do not overlap: the month once, then day numbers (matplotlib's ConciseDateFormatter).
+ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
 ax.set_xlabel("");
 
 # %% [markdown]

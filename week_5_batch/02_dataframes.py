@@ -14,6 +14,7 @@
 # %%
 import time
 
+import matplotlib.dates as mdates
 import pandas as pd
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -141,7 +142,10 @@ pandas_daily = in_2021.groupby(in_2021["tpep_pickup_datetime"].dt.date).agg(
     trips=("VendorID", "size"), revenue=("total_amount", "sum"))
 assert daily["trips"].tolist() == pandas_daily["trips"].tolist()
 assert (daily["revenue"] - pandas_daily["revenue"].round(2).to_numpy()).abs().max() < 0.01
-daily.plot(x="day", y="trips", figsize=(9, 2.5), legend=False, title="Trips per day");
+ax = daily.plot(x="day", y="trips", figsize=(9, 2.5), legend=False, title="Trips per day")
+# Short date labels that do not overlap: the month once, then day numbers (matplotlib's ConciseDateFormatter).
+ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+ax.set_xlabel("");
 
 
 # %% [markdown]
