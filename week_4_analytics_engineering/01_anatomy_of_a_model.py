@@ -99,7 +99,8 @@ def elt_load():
     started = time.perf_counter()
     raw, read = extract()
     for kind, frame in raw.items():
-        warehouse.execute(f"CREATE OR REPLACE TABLE raw_{kind} AS SELECT * FROM frame")
+        warehouse.register("incoming", frame)
+        warehouse.execute(f"CREATE OR REPLACE TABLE raw_{kind} AS SELECT * FROM incoming")
     warehouse.execute("CREATE OR REPLACE TABLE raw_zones AS SELECT * FROM zones")
     costs.append({"way": "ELT: load raw", "drop_zero_distance": None, "rows read from source": read,
                   "rows written to warehouse": read + len(zones), "seconds": time.perf_counter() - started})

@@ -318,7 +318,13 @@ def _reset_week_4(settings: Settings) -> list[str]:
         dbt.reset(target, settings=settings)
         removed.append(f"dbt target {target}: schemas and raw tables")
     dbt.clean()
-    return removed + ["dbt target/, logs/, dbt_packages/"]
+    import shutil  # the dbt_production DAG's published docs and its alerts (notebook 06)
+
+    from .orchestration import alerts_file
+
+    shutil.rmtree(dbt.docs_site(settings).parent, ignore_errors=True)
+    alerts_file(settings).unlink(missing_ok=True)
+    return removed + ["dbt target/, logs/, dbt_packages/", "the published dbt docs and the Airflow alerts"]
 
 
 def _reset_week_5(settings: Settings) -> list[str]:

@@ -43,13 +43,13 @@ def _alert(context):
 def dbt_production():
     @task
     def source_freshness(target: str, logical_date=None) -> str:
-        from datetime import datetime, timedelta, timezone
+        from datetime import UTC, datetime, timedelta
 
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         from zoomcamp import dbt
 
-        if logical_date and logical_date < datetime.now(timezone.utc) - timedelta(days=2):
+        if logical_date and logical_date < datetime.now(UTC) - timedelta(days=2):
             raise AirflowSkipException(f"catch-up run for {logical_date:%Y-%m-%d}: freshness not checked")
         checked = dbt.run("source", "freshness", target=target)
         if not checked.success:  # stale data does not get fresher on a retry: fail now
