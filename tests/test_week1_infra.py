@@ -44,8 +44,10 @@ def test_gcp_budget_alerts_on_the_course_project():
     """The budget: on this project only, alerts at 50/90/100 % and on the forecast, and only when the student gives
     a (well-formed) billing account, so a plain `terraform apply -var project=...` still works."""
     budget = tf_blocks(TERRAFORM / "gcp", "resource")["google_billing_budget.course"]
-    assert "var.billing_account == null ? 0 : 1" in budget["count"] and "var.billing_account" in budget["billing_account"]
-    assert [unquote(p) for p in budget["budget_filter"][0]["projects"]] == ["projects/${data.google_project.course.number}"]
+    assert "var.billing_account == null ? 0 : 1" in budget["count"]
+    assert "var.billing_account" in budget["billing_account"]
+    projects = [unquote(p) for p in budget["budget_filter"][0]["projects"]]
+    assert projects == ["projects/${data.google_project.course.number}"]
     assert "var.budget_amount" in budget["amount"][0]["specified_amount"][0]["units"]
     rules = [(float(r["threshold_percent"]), unquote(r.get("spend_basis", "CURRENT_SPEND")))
              for r in budget["threshold_rules"]]
