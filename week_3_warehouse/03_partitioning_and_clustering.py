@@ -192,7 +192,7 @@ share["non_partitioned"] = 1.0  # no partitions, no clustering: every block of t
 cost = pd.DataFrame({"share of the table read": share.round(3),
                      "logical bytes": (share * len(rows) * sum(BYTES_PER_ROW.values())).round().astype(int)})
 cost["billed bytes"] = cost["logical bytes"].map(billed)
-cost["price (US$)"] = cost["billed bytes"].map(dollars)
+cost["price (US$)"] = cost["billed bytes"].map(dollars).round(6)
 # The same query over 100 million rows (about three years of yellow trips): the layout now decides the bill.
 at_scale = cost["logical bytes"] * (100e6 / len(rows))
 cost["at 100M rows: GB"] = (at_scale / 1e9).round(2)
@@ -204,7 +204,7 @@ assert cost.loc["partitioned_clustered", "logical bytes"] < cost.loc["partitione
 assert cost.loc["partitioned", "logical bytes"] < cost.loc["non_partitioned", "logical bytes"]
 monthly = cost["that, every 5 min for a month: US$"]
 assert monthly["non_partitioned"] > 5 * monthly["partitioned_clustered"]
-cost.T
+cost.astype(object).T  # one column per layout; object: each number printed as itself
 
 # %% [markdown]
 # On the 5,000-row sample every query is far below 10 MB, so each bills the minimum: a fraction of a thousandth of a
