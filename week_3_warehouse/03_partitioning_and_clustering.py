@@ -5,7 +5,8 @@
 # - partitioned tables (by pickup date) and clustered tables (by `VendorID`), and what each lets BigQuery skip;
 # - `INFORMATION_SCHEMA.PARTITIONS`: a table's partitions and their rows;
 # - the effect measured: files, row groups and bytes actually read for the same query on four layouts;
-# - what BigQuery reports in the cloud (`dry_run`), best practices, and when *not* to partition.
+# - what BigQuery reports in the cloud (`dry_run`), best practices, and when *not* to partition;
+# - what each query would cost on-demand, the free tier, a budget alert, and what to switch off after the course.
 #
 # **What you need running:** the local stack and the lake (the next cell ensures both, and notebook 02's tables).
 
@@ -160,6 +161,81 @@ cloud
 # With `backend = "gcp"` and the real TLC months in the lake (`data_source = "download"`), the differences are those of
 # gigabytes: run it and compare with the measurement above.
 #
+# ## What it costs
+#
+# On-demand pricing bills a query by the **logical** (uncompressed) bytes of the columns it reads, in the partitions
+# and blocks it cannot skip — not by the compressed bytes on disk, nor by the rows it returns. As of December 2026
+# ([cloud.google.com/bigquery/pricing](https://cloud.google.com/bigquery/pricing)): **$6.25 per TiB** scanned, with a
+# minimum of **10 MB per table** a query reads; the first **1 TiB of queries** and **10 GiB of storage** each month
+# are free; storage beyond that costs about $0.02 per GiB per month (active), half after 90 days untouched. A dry run
+# (above) costs nothing and is the figure to check before a big query.
+#
+# Our query reads three columns: `tpep_pickup_datetime` (TIMESTAMP), `VendorID` (INT64) and `total_amount`
+# (FLOAT64), 8 logical bytes each per row. What each layout lets BigQuery skip comes from the measurement above: an
+# unpartitioned, unclustered table is read whole; the others only the share of blocks the local run had to read.
+
+# %%
+PRICE_PER_TIB, TIB, GIB, MB = 6.25, 2**40, 2**30, 10**6
+MINIMUM_PER_TABLE = 10 * MB
+BYTES_PER_ROW = {"tpep_pickup_datetime": 8, "VendorID": 8, "total_amount": 8}  # BigQuery's logical sizes
+
+
+def billed(logical_bytes):
+    return max(int(logical_bytes), MINIMUM_PER_TABLE)
+
+
+def dollars(billed_bytes):
+    return billed_bytes / TIB * PRICE_PER_TIB
+
+
+share = measured["row_groups_read"] / measured["row_groups_total"]
+share["non_partitioned"] = 1.0  # no partitions, no clustering: every block of the three columns is read
+cost = pd.DataFrame({"share of the table read": share.round(3),
+                     "logical bytes": (share * len(rows) * sum(BYTES_PER_ROW.values())).round().astype(int)})
+cost["billed bytes"] = cost["logical bytes"].map(billed)
+cost["price (US$)"] = cost["billed bytes"].map(dollars).round(6)
+# The same query over 100 million rows (about three years of yellow trips): the layout now decides the bill.
+at_scale = cost["logical bytes"] * (100e6 / len(rows))
+cost["at 100M rows: GB"] = (at_scale / 1e9).round(2)
+cost["at 100M rows: US$"] = at_scale.map(billed).map(dollars).round(4)
+RUNS_A_MONTH = 12 * 24 * 30  # a dashboard tile refreshing this query every 5 minutes
+cost["that, every 5 min for a month: US$"] = (cost["at 100M rows: US$"] * RUNS_A_MONTH).round(2)
+assert (cost["billed bytes"] >= MINIMUM_PER_TABLE).all()
+assert cost.loc["partitioned_clustered", "logical bytes"] < cost.loc["partitioned", "logical bytes"]
+assert cost.loc["partitioned", "logical bytes"] < cost.loc["non_partitioned", "logical bytes"]
+monthly = cost["that, every 5 min for a month: US$"]
+assert monthly["non_partitioned"] > 5 * monthly["partitioned_clustered"]
+cost.astype(object).T  # one column per layout; object: each number printed as itself
+
+# %% [markdown]
+# On the 5,000-row sample every query is far below 10 MB, so each bills the minimum: a fraction of a thousandth of a
+# cent. At 100 million rows one run is still about a cent, but queries are rarely run once: a dashboard tile that
+# refreshes every five minutes runs it 8,640 times a month, and there the layout is the difference between a line
+# on the bill and almost nothing — the unpartitioned table bills the whole columns every time, the partitioned and
+# clustered one under a tenth of them. `SELECT *` on the unpartitioned table reads every column:
+
+# %%
+all_columns = sum(8 if f.field_type != "STRING" else 2 + 1 for f in warehouse.tlc_schema("yellow"))
+full_scan = 100e6 * all_columns  # bytes, at 100 million rows (a 1-character flag is 2 + 1 bytes)
+free_scans = int(TIB // full_scan)
+print(f"SELECT * over 100M rows: {full_scan / 1e9:.1f} GB, US$ {dollars(full_scan):.2f}; "
+      f"the free TiB covers {free_scans} of them a month")
+assert free_scans >= 1 and dollars(full_scan) > cost.loc["non_partitioned", "at 100M rows: US$"]
+
+# %% [markdown]
+# **Budget alerts.** A budget does not stop spending; it e-mails the billing account's administrators when spending
+# reaches the thresholds you set. The course's Terraform declares one,
+# [`week_1_basics/terraform/gcp/budget.tf`](../week_1_basics/terraform/gcp/budget.tf): a `google_billing_budget` on
+# your project, with alerts at 50 %, 90 % and 100 % of `budget_amount` (default 10 in your billing currency) and on
+# the forecast reaching 100 %. It needs your billing account id (`billing_account`, no default) and a one-time
+# `gcloud services enable billingbudgets.googleapis.com`. To stop spending at a threshold, a budget can publish to
+# Pub/Sub and a small function can disable billing; for a course project, the alert and the steps below are enough.
+#
+# **After the course, switch off** what keeps costing: `terraform destroy` in `week_1_basics/terraform/gcp` (the
+# bucket and the dataset with their contents: storage is billed every month), week 7's `terraform destroy` if you
+# deployed the project, any Compute Engine VM, Dataproc cluster or Cloud Composer environment you started (they bill
+# per hour, idle or not), and the service-account keys you created. Locally, `zoomcamp stack down`.
+#
 # ## Best practices
 #
 # **Partition** on the column most queries filter by (a date or timestamp, ingestion time, or an integer range), at a
@@ -229,6 +305,8 @@ assert check(solution, trips["tpep_pickup_datetime"].dt.to_period("M").nunique()
 #   most in large partitions.
 # - The emulator does not record DDL partitioning nor report bytes; the API-declared table shows
 #   `INFORMATION_SCHEMA.PARTITIONS`, and `dry_run` gives BigQuery's figures with `backend = "gcp"`.
+# - On-demand queries bill the logical bytes of the columns read ($6.25/TiB, 10 MB minimum per table, 1 TiB free a
+#   month): the layout decides the bill at scale. A budget alert (Terraform) warns you; destroy what you made after.
 #
 # **Next:** [04 · Loading data](04_loading_data.ipynb)
 

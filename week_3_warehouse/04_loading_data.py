@@ -5,7 +5,8 @@
 # - the ways data gets into BigQuery: load jobs, streaming inserts, external tables (and when to use which);
 # - write dispositions: `WRITE_TRUNCATE`, `WRITE_APPEND`, `WRITE_EMPTY` — and why truncate makes a load idempotent;
 # - upserts with `MERGE`;
-# - schema evolution: a new column arrives.
+# - schema evolution: a new column arrives;
+# - the load and a query job scheduled by Airflow (a DAG tested with `dag.test()`).
 #
 # **What you need running:** the local stack and the lake (the next cell ensures both).
 
@@ -170,7 +171,37 @@ counts
 # On the emulator the column exists in the data (queries and `UPDATE` see it) but the table's metadata
 # (`bq.get_table(...).schema`) still lists the old columns, and `ALLOW_FIELD_ADDITION` on a query is checked but not
 # applied to the stored rows. On BigQuery both update the schema.
+
+# %% [markdown]
+# ## Scheduling the load: BigQuery on Airflow
 #
+# In production nobody runs these cells by hand: a scheduler runs a load job after week 2's DAG has landed the
+# month's files, then the query jobs that build what people read. The DAG `warehouse_load`
+# ([airflow/dags/warehouse_load.py](airflow/dags/warehouse_load.py)) is two tasks, each calling
+# [`zoomcamp.warehouse`](../shared/zoomcamp/warehouse.py): a `WRITE_TRUNCATE` load job of the whole yellow lake into
+# `airflow_yellow_tripdata`, then a query job ([sql/04_dag_monthly_revenue.sql](sql/04_dag_monthly_revenue.sql)) that
+# rebuilds `airflow_monthly_revenue` with `CREATE OR REPLACE TABLE`. Both replace what they write, so a retry or a
+# re-run never duplicates. On Google Cloud the Google provider's `GCSToBigQueryOperator` and
+# `BigQueryInsertJobOperator` are the same two jobs as ready-made operators.
+#
+# `dag.test()` runs it here as week 2 ran its DAG: every task, in order, against the BigQuery stand-in.
+
+# %%
+from zoomcamp import orchestration
+
+runs = orchestration.run_dag("warehouse_load", ["2021-03-01"])
+assert runs[0].tasks == {"load_yellow": "success", "monthly_revenue": "success"}
+loaded = wh.query("04_count", table="airflow_yellow_tripdata")["trips"].item()
+assert loaded == sum(lake_rows.values())
+report = wh.execute(f"SELECT * FROM `{wh.table_id('airflow_monthly_revenue')}` ORDER BY pickup_month")
+report = warehouse.to_frame(report)
+every_trip = pd.concat(source.values())
+expected = every_trip.groupby(every_trip["tpep_pickup_datetime"].dt.to_period("M"))["total_amount"].agg(["size", "sum"])
+assert report["trips"].astype(int).tolist() == expected["size"].tolist()
+assert (report["revenue"].astype(float) - expected["sum"].round(2).to_numpy()).abs().max() < 0.01
+report
+
+# %% [markdown]
 # ## Exercise 1
 #
 # Load **March** into a new table `yellow_exercise` with `WRITE_TRUNCATE`, then append **January**. How many rows
@@ -233,6 +264,8 @@ assert check(solution, late + 2)
 # - `MERGE` upserts corrections; schemas evolve by adding NULLABLE columns (DDL, or `ALLOW_FIELD_ADDITION`).
 # - On the emulator, loads need the schema (the course passes the TLC one), DataFrame uploads fail, and schema
 #   changes are not reflected in table metadata.
+# - Scheduled, a load is a DAG: a `WRITE_TRUNCATE` load job, then a `CREATE OR REPLACE TABLE` query job
+#   (`warehouse_load`), both safe to re-run.
 #
 # **Next:** [05 · Alternatives to BigQuery](05_alternatives.ipynb)
 

@@ -2,6 +2,7 @@
 # # 01 · Anatomy of a dbt model
 #
 # **What you will learn**
+# - ETL vs ELT: one report built both ways, and what each costs when the logic changes;
 # - what dbt is for: the **T** of ELT — SQL `SELECT`s, version-controlled, that build tables and views *inside* the
 #   warehouse, in the right order, with tests and docs;
 # - the parts of the course's dbt project `taxi_rides_ny/` and where each lives;
@@ -13,6 +14,9 @@
 # `zoomcamp stack up`), and loads the raw trips dbt reads.
 
 # %%
+import time
+
+import duckdb
 import pandas as pd
 
 from zoomcamp import datasets, dbt, stack
@@ -33,6 +37,126 @@ raw
 
 # %%
 dbt.query("SELECT * FROM trips_data_all.green_tripdata LIMIT 3", TARGET)
+
+# %% [markdown]
+# ## ETL or ELT?
+#
+# Before dbt, the usual order was **ETL**: extract the files, *transform* them in a program (Python, Spark, an ETL
+# tool), and load only the result into the warehouse. Cloud warehouses made storage cheap and compute elastic, so the
+# order changed to **ELT**: load the raw data as it is, and transform it *inside* the warehouse, in SQL — the part dbt
+# does. The difference shows when the logic changes. Here is one small report, revenue per pickup zone per day, built
+# both ways on the same two files. The warehouse is an in-memory DuckDB database, so nothing is left behind; `costs`
+# counts the rows each step reads from the source files and writes into the warehouse.
+
+# %%
+KINDS = {"green": "lpep_pickup_datetime", "yellow": "tpep_pickup_datetime"}
+warehouse = duckdb.connect()  # stands in for BigQuery or PostgreSQL
+costs = []
+
+
+def extract():
+    """E: read the month's files from the source (at scale: download and parse gigabytes)."""
+    raw = {kind: datasets.read_csv(datasets.trip_file(kind, "2021-01")) for kind in KINDS}
+    return raw, sum(map(len, raw.values()))
+
+
+def transform_in_python(raw, zones, *, drop_zero_distance=False):
+    """T in pandas: union, (filter), join the zone names, group per zone and day."""
+    trips = pd.concat([t.assign(pickup=t[column]) for (kind, t), column in zip(raw.items(), KINDS.values())])
+    if drop_zero_distance:
+        trips = trips[trips["trip_distance"] > 0]
+    trips = trips.merge(zones, left_on="PULocationID", right_on="LocationID")
+    return (trips.assign(day=trips["pickup"].dt.date)
+            .groupby(["Zone", "day"]).agg(trips=("total_amount", "size"), revenue=("total_amount", "sum"))
+            .reset_index())
+
+
+def etl(*, drop_zero_distance=False):
+    started = time.perf_counter()
+    raw, read = extract()
+    report = transform_in_python(raw, zones, drop_zero_distance=drop_zero_distance)
+    warehouse.execute("CREATE OR REPLACE TABLE etl_report AS SELECT * FROM report")  # L: only the result
+    costs.append({"way": "ETL", "drop_zero_distance": drop_zero_distance, "rows read from source": read,
+                  "rows written to warehouse": len(report), "seconds": time.perf_counter() - started})
+
+
+ELT_SQL = """
+CREATE OR REPLACE TABLE elt_report AS
+WITH trips AS (
+    SELECT lpep_pickup_datetime AS pickup, PULocationID, trip_distance, total_amount FROM raw_green
+    UNION ALL
+    SELECT tpep_pickup_datetime, PULocationID, trip_distance, total_amount FROM raw_yellow
+)
+SELECT z.Zone, CAST(t.pickup AS DATE) AS day, count(*) AS trips, sum(t.total_amount) AS revenue
+FROM trips t JOIN raw_zones z ON t.PULocationID = z.LocationID
+WHERE {where}
+GROUP BY 1, 2
+"""
+
+
+def elt_load():
+    """E and L: the raw files and the zone lookup go into the warehouse unchanged."""
+    started = time.perf_counter()
+    raw, read = extract()
+    for kind, frame in raw.items():
+        warehouse.register("incoming", frame)
+        warehouse.execute(f"CREATE OR REPLACE TABLE raw_{kind} AS SELECT * FROM incoming")
+    warehouse.execute("CREATE OR REPLACE TABLE raw_zones AS SELECT * FROM zones")
+    costs.append({"way": "ELT: load raw", "drop_zero_distance": None, "rows read from source": read,
+                  "rows written to warehouse": read + len(zones), "seconds": time.perf_counter() - started})
+
+
+def elt_transform(*, drop_zero_distance=False):
+    """T in SQL, over the raw tables already in the warehouse: the source is not touched."""
+    started = time.perf_counter()
+    warehouse.execute(ELT_SQL.format(where="trip_distance > 0" if drop_zero_distance else "true"))
+    written = warehouse.sql("SELECT count(*) FROM elt_report").fetchone()[0]
+    costs.append({"way": "ELT: transform", "drop_zero_distance": drop_zero_distance, "rows read from source": 0,
+                  "rows written to warehouse": written, "seconds": time.perf_counter() - started})
+
+
+def report(table):
+    frame = warehouse.sql(f"SELECT Zone, day, trips, round(revenue, 2) AS revenue FROM {table} ORDER BY 1, 2").df()
+    return frame.astype({"trips": "int64"})
+
+
+zones = datasets.read_csv(datasets.zones_file())
+etl()
+elt_load()
+elt_transform()
+pd.testing.assert_frame_equal(report("etl_report"), report("elt_report"))
+before = report("elt_report")
+print(f"the same report both ways: {len(before)} zone-days, {before['trips'].sum()} trips, "
+      f"${before['revenue'].sum():,.2f}")
+
+# %% [markdown]
+# Now the logic changes: trips of zero distance (cancelled or mis-recorded) must not count. ETL has to run again from
+# the start — extract the files again, transform, reload the result. ELT only re-runs its SQL over the raw tables it
+# already holds:
+
+# %%
+etl(drop_zero_distance=True)
+elt_transform(drop_zero_distance=True)
+after = report("elt_report")
+pd.testing.assert_frame_equal(report("etl_report"), after)
+assert after["trips"].sum() < before["trips"].sum()  # the zero-distance trips are gone, from both
+ledger = pd.DataFrame(costs).round({"seconds": 3})
+changed = ledger.iloc[-2:]  # the two rebuilds after the change
+assert changed.loc[changed["way"] == "ETL", "rows read from source"].item() == sum(
+    len(datasets.read_csv(datasets.trip_file(kind, "2021-01"))) for kind in KINDS)
+assert changed.loc[changed["way"] == "ELT: transform", "rows read from source"].item() == 0
+ledger
+
+# %% [markdown]
+# What the ledger says, and what it means at the size of the real data (tens of millions of rows a month):
+#
+# - **ETL** loads little (only the report), so the warehouse stays small and raw data that must not be kept
+#   (personal data, say) never reaches it. But every change of logic, or a new question, means extracting the
+#   source again — slow and sometimes impossible (the source has moved on or deleted old files) — and the transform
+#   code runs on whatever machine runs the pipeline.
+# - **ELT** pays once to load everything raw. After that a change of logic, a fix or a brand-new report is a SQL query
+#   over data already there, on the warehouse's compute, and the raw tables stay as the record of what arrived. That
+#   is the workflow dbt is built for: the `T` as versioned, tested `SELECT`s — the rest of this week.
 
 # %% [markdown]
 # ## The project

@@ -5,7 +5,9 @@
 # - development vs production: one project, several *targets* (`profiles.yml`), chosen with `--target`;
 # - the same project on a second warehouse (DuckDB), giving the same numbers as PostgreSQL;
 # - the production target (BigQuery), checked without running it;
-# - selectors for jobs, and the CI pattern `--select state:modified+` (build only what a change touches), shown for real.
+# - selectors for jobs, and the CI pattern `--select state:modified+` (build only what a change touches), shown for real;
+# - dbt in production with Airflow as the scheduler: freshness, build, docs, alerts on failure, the docs as the data
+#   catalog, and what dbt Cloud offers instead.
 #
 # **What you need running:** the local stack; the next cell starts it and builds the project on PostgreSQL.
 
@@ -167,12 +169,84 @@ ci
 # Only the changed model and its tests (and the singular test that reads it): the fact table and staging are not
 # rebuilt. The selector `ci` in `selectors.yml` is the same selection by name.
 #
-# ## Scheduling
+# ## Scheduling: dbt in production with Airflow
 #
-# Production runs on a schedule: dbt Cloud jobs, or any scheduler running the commands (cron, or week 2's orchestrator):
-# `dbt source freshness` first (stop on stale data), then `dbt build --target prod --selector nightly`, then
-# `dbt docs generate` for the docs site. Each run leaves `target/manifest.json` and `run_results.json`: keep them, they
-# are the `--state` of the next CI run.
+# Production runs on a schedule. The order matters: `dbt source freshness` first (stale raw data should stop the
+# run, not produce a dashboard that silently shows last month), then `dbt build --selector nightly`, then
+# `dbt docs generate` for the docs site. Someone must hear about a failure, and the docs must be somewhere people
+# can read them. Each run also leaves `target/manifest.json` and `run_results.json`: keep them, they are the
+# `--state` of the next CI run.
+#
+# The course's scheduler is Airflow (week 2). The DAG `dbt_production`
+# ([airflow/dags/dbt_production.py](airflow/dags/dbt_production.py)) is those commands as four tasks, each a few lines
+# calling `zoomcamp.dbt`, with an `on_failure_callback` on every task
+# ([`orchestration.alert_on_failure`](../shared/zoomcamp/orchestration.py)):
+
+# %%
+from zoomcamp import orchestration
+
+print((dbt.PROJECT_DIR.parent / "airflow" / "dags" / "dbt_production.py").read_text().split("@dag(")[1].split("dbt_production()")[0])
+
+# %% [markdown]
+# Two runs, tested the way week 2 tests DAGs (`dag.test()`, every task in one process), one Airflow start for both:
+#
+# - a **catch-up** run for 2 January 2021: its data is old by definition, so the freshness check is skipped; dbt
+#   builds, the docs are generated and published;
+# - **tonight's** run: our raw data is from January 2021, far past `error_after`, so the freshness check fails,
+#   nothing is built on stale data, and the failure callback raises an alert.
+
+# %%
+import datetime
+
+alerts_before = len(orchestration.alerts())
+dbt.docs_site().unlink(missing_ok=True)
+tonight = datetime.date.today().isoformat()
+try:
+    orchestration.run_dag("dbt_production", ["2021-01-02", tonight])
+    raise AssertionError("tonight's run should have stopped on stale data")
+except orchestration.DagRunFailed as failure:
+    print(str(failure).split("; full log")[0])
+    assert f"{tonight}: build, docs_generate, publish_docs, source_freshness" in str(failure)  # 2021-01-02 passed
+new_alerts = orchestration.alerts()[alerts_before:]
+assert [(a["task_id"], a["error"]) for a in new_alerts] == [
+    ("source_freshness", "stale sources: green_tripdata, yellow_tripdata")]
+new_alerts
+
+# %% [markdown]
+# The catch-up run built the project and published the catalog; tonight's built nothing (its `build` task is
+# `upstream_failed`) and left one alert: the task, the run's date and why. A team points the callback at Slack,
+# e-mail or PagerDuty instead of a file: it gets the same `context`.
+#
+# ## The docs as the data catalog
+#
+# `dbt docs generate --static` writes one self-contained page, `target/static_index.html`, with the manifest (models,
+# descriptions, columns, tests, lineage) and the catalog (the tables' real columns and types, read from the
+# warehouse) inside it. The DAG's last task publishes it to `<home>/dbt/docs/index.html`. Serving it is serving a
+# file: open it in a browser, or put it where a web server, a GCS bucket with website hosting, or GitHub Pages serves
+# it to everyone. (`dbt docs serve --port 8081` in the project folder serves `target/` on your own machine while you
+# work: fine for one person, not a catalog for a team.)
+
+# %%
+site = dbt.docs_site()
+page = site.read_text()
+assert "model.taxi_rides_ny.fact_trips" in page and "model.taxi_rides_ny.dm_monthly_zone_revenue" in page
+assert '"catalog"' in page  # the warehouse's columns are in the page: no separate catalog.json to fetch
+print(f"<home>/{site.relative_to(get_settings().home)}: {site.stat().st_size / 1e6:.1f} MB, one file")
+
+# %% [markdown]
+# ### What dbt Cloud does instead
+#
+# | | dbt Cloud | this DAG on Airflow |
+# | --- | --- | --- |
+# | scheduler | jobs with a cron schedule or a trigger (after another job, on a pull request, by API) | the DAG's `schedule`; anything Airflow can wait for (a load DAG finishing, a file landing) |
+# | source freshness | a tick box in the job: run it first | the `source_freshness` task, with the catch-up rule in code |
+# | failure alerts | e-mail / Slack notifications per job | `on_failure_callback`: any code you like |
+# | docs / catalog | hosted docs (dbt Explorer): lineage, columns, run history, behind the account's log-in | the static page, hosted where you choose, with your own access control |
+# | CI on pull requests | built in (`state:modified+` with deferral to production) | your CI running `dbt build --select state:modified+ --defer --state ...` (above) |
+# | what it costs | a seat or usage price; nothing to operate | Airflow to run and upgrade (or a managed one: Cloud Composer, MWAA, Astronomer) |
+#
+# dbt Cloud only runs dbt. Airflow is worth it when dbt is one step of a larger pipeline — load the lake, then build,
+# then refresh a dashboard or train a model — as in week 7's `project_pipeline`.
 #
 # ## Exercise 6
 #
@@ -203,6 +277,8 @@ solution
 # - The same models gave the same mart on PostgreSQL and DuckDB, equal to pandas.
 # - Selectors name the selections jobs run; `state:modified+` with `--state` (and `--defer`) builds only what a change
 #   touches — the CI pattern.
+# - In production a scheduler runs freshness, build and docs: the `dbt_production` DAG stopped on stale data with an
+#   alert, and published the docs as one static page, the data catalog.
 #
 # **Next:** [Week 5 · Batch processing](../week_5_batch/README.md)
 

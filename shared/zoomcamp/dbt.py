@@ -545,6 +545,26 @@ def check_prod_profile(project_dir: Path = PROJECT_DIR, environ: dict[str, str] 
     return output
 
 
+def docs_site(settings: Settings | None = None) -> Path:
+    """Where :func:`publish_docs` puts the data catalog: ``<home>/dbt/docs/index.html``."""
+    return (settings or get_settings()).home / "dbt" / "docs" / "index.html"
+
+
+def publish_docs(project_dir: Path = PROJECT_DIR, settings: Settings | None = None) -> Path:
+    """Publish the page ``dbt docs generate --static`` wrote (one self-contained HTML file: manifest and catalog
+    inside) as the data catalog, at :func:`docs_site`: any web server or bucket can serve it as it is. Taught in
+    week 4's notebook 06 (the ``dbt_production`` DAG)."""
+    source = project_dir / "target" / "static_index.html"
+    if not source.is_file():
+        raise DbtError(f"{source} does not exist yet: run dbt docs generate --static first")
+    site = docs_site(settings)
+    site.parent.mkdir(parents=True, exist_ok=True)
+    partial = site.with_suffix(".partial")
+    shutil.copyfile(source, partial)
+    partial.replace(site)  # atomic: a reader of the catalog never sees half a page
+    return site
+
+
 def clean(project_dir: Path = PROJECT_DIR) -> None:
     """Remove what dbt wrote in the project (target/, logs/, dbt_packages/)."""
     for name in ("target", "logs", "dbt_packages"):

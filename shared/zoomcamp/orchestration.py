@@ -166,6 +166,32 @@ def plot_dag(shape: dict, ax=None):
     return ax
 
 
+def alerts_file(settings: Settings | None = None) -> Path:
+    return (settings or get_settings()).home / "airflow" / "alerts.jsonl"
+
+
+def alert_on_failure(context) -> None:
+    """An ``on_failure_callback``: one JSON line per failed task in :func:`alerts_file`, and an error in the task's
+    log. It stands in for what a team would wire here (a Slack webhook, e-mail, PagerDuty): the same context, one
+    call. Taught in week 4's notebook 06 (the ``dbt_production`` DAG)."""
+    import logging
+
+    ti = context["ti"]
+    alert = {"dag_id": ti.dag_id, "task_id": ti.task_id, "logical_date": str(context.get("logical_date")),
+             "error": str(context.get("exception") or "")[:500]}
+    logging.getLogger("zoomcamp.alerts").error("ALERT %s", json.dumps(alert))
+    path = alerts_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as file:
+        file.write(json.dumps(alert) + "\n")
+
+
+def alerts(settings: Settings | None = None) -> list[dict]:
+    """The alerts :func:`alert_on_failure` wrote, oldest first."""
+    path = alerts_file(settings)
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+
+
 def standalone(port: int = 8080, settings: Settings | None = None) -> int:
     """``airflow standalone`` (scheduler, API server and UI) on 127.0.0.1:``port`` with the course's DAGs; returns
     its exit code when stopped with Ctrl-C. The admin password is printed by Airflow on first start."""

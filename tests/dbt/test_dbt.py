@@ -306,11 +306,25 @@ def test_a_dez_project_builds_on_duckdb_with_the_same_variables(settings, tmp_pa
     check_dez_build("duckdb", settings)
 
 
+def test_publishing_the_docs_needs_the_static_page_and_replaces_the_catalog_whole(tmp_path, settings):
+    """The dbt_production DAG's last task: no page yet is a one-line error; a page is published whole, in place."""
+    settings = settings.replace(home=tmp_path / "home")
+    with pytest.raises(dbt.DbtError, match=r"dbt docs generate --static first"):
+        dbt.publish_docs(tmp_path, settings)
+    (tmp_path / "target").mkdir()
+    for version in ("<html>v1</html>", "<html>v2</html>"):
+        (tmp_path / "target" / "static_index.html").write_text(version)
+        site = dbt.publish_docs(tmp_path, settings)
+    assert site == tmp_path / "home" / "dbt" / "docs" / "index.html" and site.read_text() == "<html>v2</html>"
+    assert [p.name for p in site.parent.iterdir()] == ["index.html"]  # no half-written copy left beside it
+
+
 def test_reset_week_4_drops_the_models_raw_tables_and_dbt_files(settings):
-    """Last in this file: both local targets lose the models' and raw schemas, the project its target/ and logs/."""
+    """Last in this file: both local targets lose the models' and raw schemas, the project its target/ and logs/, the
+    home the published docs and the DAG's alerts."""
     import duckdb
 
-    from zoomcamp import course, db
+    from zoomcamp import course, db, orchestration
 
     for schema in (dbt.SCHEMA, dbt.RAW_SCHEMA):
         db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"', settings=settings)
@@ -319,7 +333,12 @@ def test_reset_week_4_drops_the_models_raw_tables_and_dbt_files(settings):
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             con.execute(f'CREATE TABLE IF NOT EXISTS "{schema}".left_over (i int)')
     (dbt.PROJECT_DIR / "target").mkdir(exist_ok=True)
+    published = [dbt.docs_site(settings), orchestration.alerts_file(settings)]  # the dbt_production DAG's
+    for path in published:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("left over")
     course.reset(4, settings=settings)
+    assert not any(path.exists() for path in published)
     schemas = set(db.query("SELECT nspname FROM pg_namespace", settings=settings)["nspname"])
     with duckdb.connect(str(dbt.duckdb_path(settings)), read_only=True) as con:
         duck_schemas = {row[0] for row in con.execute("SELECT schema_name FROM information_schema.schemata").fetchall()}

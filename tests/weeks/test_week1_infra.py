@@ -40,6 +40,24 @@ def test_gcp_bucket_and_dataset():
     assert Settings().bq_dataset in (TERRAFORM / "gcp" / "variables.tf").read_text()  # same default as the course
 
 
+def test_gcp_budget_alerts_on_the_course_project():
+    """The budget: on this project only, alerts at 50/90/100 % and on the forecast, and only when the student gives
+    a (well-formed) billing account, so a plain `terraform apply -var project=...` still works."""
+    budget = tf_blocks(TERRAFORM / "gcp", "resource")["google_billing_budget.course"]
+    assert "var.billing_account == null ? 0 : 1" in budget["count"]
+    assert "var.billing_account" in budget["billing_account"]
+    projects = [unquote(p) for p in budget["budget_filter"][0]["projects"]]
+    assert projects == ["projects/${data.google_project.course.number}"]
+    assert "var.budget_amount" in budget["amount"][0]["specified_amount"][0]["units"]
+    rules = [(float(r["threshold_percent"]), unquote(r.get("spend_basis", "CURRENT_SPEND")))
+             for r in budget["threshold_rules"]]
+    assert sorted(rules) == [(0.5, "CURRENT_SPEND"), (0.9, "CURRENT_SPEND"), (1.0, "CURRENT_SPEND"),
+                             (1.0, "FORECASTED_SPEND")]
+    variables = tf_blocks(TERRAFORM / "gcp", "variable")
+    assert variables["billing_account"]["default"] is None and variables["billing_account"]["validation"]
+    assert variables["budget_amount"]["default"] > 0 and variables["budget_amount"]["validation"]
+
+
 def test_aws_alternative_bucket():
     resources = tf_blocks(TERRAFORM / "aws", "resource")
     assert {"aws_s3_bucket.data_lake", "aws_s3_bucket_versioning.data_lake",

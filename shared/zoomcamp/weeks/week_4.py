@@ -15,7 +15,16 @@ def reset(settings: Settings) -> list[str]:
         dbt.reset(target, settings=settings)
         removed.append(f"dbt target {target}: schemas and raw tables")
     dbt.clean()
-    return removed + ["dbt target/, logs/, dbt_packages/"]
+    removed.append("dbt target/, logs/, dbt_packages/")
+    # The dbt_production DAG's published docs and its alerts (notebook 06).
+    from ..course import remove_folders
+    from ..orchestration import alerts_file
+
+    removed += remove_folders(dbt.docs_site(settings).parent)
+    if alerts_file(settings).exists():
+        alerts_file(settings).unlink()
+        removed.append(str(alerts_file(settings)))
+    return removed
 
 
 # --- homework: the dbt models on the dev target -----------------------------------------------------------------------

@@ -52,3 +52,25 @@ variable "bq_dataset" {
     error_message = "A dataset id has only letters, digits and underscores."
   }
 }
+
+variable "billing_account" {
+  description = "Your billing account id, for the budget alert (none: no budget is created)"
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.billing_account == null || can(regex("^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$", var.billing_account))
+    error_message = "A billing account id looks like 012345-6789AB-CDEF01 (gcloud billing accounts list)."
+  }
+}
+
+variable "budget_amount" {
+  description = "The monthly budget the alerts are measured against, in the billing account's currency"
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.budget_amount > 0
+    error_message = "budget_amount must be positive."
+  }
+}
