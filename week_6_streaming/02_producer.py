@@ -287,14 +287,14 @@ def produce_with(rides: pd.DataFrame, topic: str, **settings) -> tuple[int, int]
 streaming.recreate_topic("rides-15th", partitions=3)
 day = rides[rides["tpep_pickup_datetime"].dt.strftime("%Y-%m-%d") == "2021-01-15"]
 solution, failures = produce_with(day, "rides-15th", acks="all", linger_ms=20)
-assert failures == 0 and check(solution, expected) and streaming.message_count("rides-15th") == expected and streaming.message_count("rides-15th") == expected
+assert failures == 0 and check(solution, expected) and streaming.message_count("rides-15th") == expected
 
 # %% [markdown]
 # ## Summary
 #
 # - A producer is a loop of `send()` (a buffer and a future) and a `flush()`; count the acknowledgements. A value
-#   JSON cannot hold stops the loop half-way; a missing broker blocks `send()` up to `max_block_ms`; `acks` says what a dead broker
-#   can lose.
+#   JSON cannot hold stops the loop half-way; a missing broker blocks `send()` up to `max_block_ms`; `acks` says
+#   what a dead broker can lose.
 # - The course's `streaming.replay` is that loop with one-pass serialization, safe settings, a delivery check and
 #   pacing (`speedup` replays at a multiple of real time); both land the same messages.
 # - Throughput comes from batching (`linger_ms`, `batch_size`) and compression; safety from `acks=all` and the

@@ -125,7 +125,7 @@ assert in_table == before_crash + after_restart > TOTAL and twice >= in_table - 
 # Committing the offsets *before* the insert turns it around: a crash in between loses the batch (*at most once*).
 # Neither order is right, because the rows and the offsets live in two systems that cannot commit together.
 #
-## The course's sink: offsets in the same transaction
+# ## The course's sink: offsets in the same transaction
 #
 # [`streaming.sink_to_postgres`](../shared/zoomcamp/streaming/sink.py) (in `shared/zoomcamp/streaming/sink.py`) is your
 # loop with the offsets moved into PostgreSQL. It writes each batch in **one PostgreSQL transaction**: the rows *and*

@@ -122,8 +122,8 @@ report.table()
 #
 # ## Step 1: the lake
 #
-# Week 2's `Lake.ingest`: fetch (sample or download), convert to parquet with the TLC types, publish atomically, record
-# the row count in `_manifests/`.
+# Week 2's [`Lake.ingest`](../shared/zoomcamp/lake.py): fetch (sample or download), convert to parquet with the TLC
+# types, publish atomically, record the row count in `_manifests/`.
 
 # %%
 states = pd.DataFrame([vars(s) for s in lake.check(list(project.KINDS), MONTHS)])
@@ -133,14 +133,14 @@ states[["kind", "month", "state", "rows"]]
 # %% [markdown]
 # ## Step 2: the warehouse
 #
-# `project.load_warehouse` loads each month's parquet file from the lake into BigQuery — the local emulator here,
-# BigQuery itself on GCP — as `trips_data_all.<type>_tripdata`. The tables are **partitioned by pickup day**: the
-# dashboard and dbt read whole days and months, and BigQuery scans only those partitions. They are **clustered by
-# pickup zone**, which the categorical tile groups by, so fewer blocks are read. (The project's Terraform,
-# `week_7_project/terraform/main.tf`, declares the same tables on GCP.) Re-running a month deletes it and appends it
-# again with a load job; two columns from the lake's folders, `year` and `month`, say which month of the lake a row came
-# from, and that is what the delete matches on — the pickup time will not do, as the TLC files hold a few trips dated
-# in other months.
+# [`project.load_warehouse`](../shared/zoomcamp/project.py) loads each month's parquet file from the lake into BigQuery
+# — the local emulator here, BigQuery itself on GCP — as `trips_data_all.<type>_tripdata`. The tables are **partitioned
+# by pickup day**: the dashboard and dbt read whole days and months, and BigQuery scans only those partitions. They are
+# **clustered by pickup zone**, which the categorical tile groups by, so fewer blocks are read. (The project's
+# Terraform, `week_7_project/terraform/main.tf`, declares the same tables on GCP.) Re-running a month deletes it and
+# appends it again with a load job; two columns from the lake's folders, `year` and `month`, say which month of the lake
+# a row came from, and that is what the delete matches on — the pickup time will not do, as the TLC files hold a few
+# trips dated in other months.
 
 # %%
 wh = Warehouse()
@@ -215,10 +215,10 @@ facts
 # %% [markdown]
 # ## Step 4: the dashboard's data
 #
-# `project.build_dashboard_data` writes two small tables from dbt's models: `dashboard.daily_trips` (trips and revenue
-# per day and service, from `fact_trips`) and `dashboard.zone_revenue` (per month, service and pickup zone with its
-# borough, from the mart and `dim_zones`). The dashboard's queries live in one place, `project.DashboardData`: the app
-# shows what they return, and the tests compare them with pandas, as here.
+# [`project.build_dashboard_data`](../shared/zoomcamp/project.py) writes two small tables from dbt's models:
+# `dashboard.daily_trips` (trips and revenue per day and service, from `fact_trips`) and `dashboard.zone_revenue` (per
+# month, service and pickup zone with its borough, from the mart and `dim_zones`). The dashboard's queries live in one
+# place, `project.DashboardData`: the app shows what they return, and the tests compare them with pandas, as here.
 
 # %%
 data = project.DashboardData()
