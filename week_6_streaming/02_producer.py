@@ -27,6 +27,7 @@ stack.up()
 rides = streaming.load_rides("2021-01")  # the month's yellow trips, in pickup order
 rides.head(3)
 
+
 # %% [markdown]
 # ## Build it: your own producer
 #
@@ -267,6 +268,7 @@ my_answer = None
 # %%
 expected = int((rides["tpep_pickup_datetime"].dt.date == pd.Timestamp("2021-01-15").date()).sum())
 check(my_answer, expected)
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def produce_with(rides: pd.DataFrame, topic: str, **settings) -> tuple[int, int]:
