@@ -144,7 +144,9 @@ assert in_table == before_crash + after_restart > TOTAL and twice >= in_table - 
 
 # %%
 streaming.reset_sink(streaming.RIDES, "rides-course")
-course_run = streaming.sink_to_postgres("rides", streaming.RIDES, streaming.ride_rows, group="rides-course")
+# Until caught up; idle_seconds bounds the wait for the group to hand out partitions (slow on a busy machine).
+course_run = streaming.sink_to_postgres("rides", streaming.RIDES, streaming.ride_rows, group="rides-course",
+                                        idle_seconds=60)
 print(course_run)
 theirs = db.query(f"SELECT {COLUMNS} FROM rides_stream")
 order = COLUMNS.split(", ")
