@@ -132,7 +132,8 @@ kept
 # `min.insync.replicas` says how small that set may get before writes are refused. When a broker stops, the
 # controller makes an in-sync follower the new leader of its partitions: nothing acknowledged is lost.
 #
-# The stack's broker is one broker: it cannot keep three copies. So start a cluster of three, of its own:
+# The stack's broker is one broker: it cannot keep three copies. So start a cluster of three, of its own
+# ([`LabCluster`](../shared/zoomcamp/streaming/cluster.py), in `shared/zoomcamp/streaming/cluster.py`):
 # another folder (`.zoomcamp/labs/replication`), other ports, its own data. Killing its brokers does not touch
 # the stack's broker. Every broker is also a *controller* (KRaft: the brokers elect the metadata quorum among
 # themselves, no ZooKeeper); topics get RF 3 and `min.insync.replicas=2` by default. They have been starting since the first cell (half a minute).

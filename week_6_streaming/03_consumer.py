@@ -49,7 +49,8 @@ def read_to_end(c, limit=None):
 #
 # A consumer in a *group* (`group_id`) gets partitions assigned by the group's coordinator (a broker). After
 # processing it *commits* its position: the offset of the next message to read, per partition, stored by Kafka
-# in the internal topic `__consumer_offsets`. *Lag* = latest offset − committed offset: what is left to do.
+# in the internal topic `__consumer_offsets`. *Lag* = latest offset − committed offset: what is left to do
+# ([`streaming.group_lag`](../shared/zoomcamp/streaming/broker.py) asks the broker for both).
 
 # %%
 streaming.forget_group("counter")

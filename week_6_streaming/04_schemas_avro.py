@@ -7,7 +7,8 @@
 # - a compatible change (a new field with a default) and incompatible ones, refused with the reason.
 #
 # Offline there is no Confluent Schema Registry server, so the course uses an in-memory one
-# (`streaming.SchemaRegistry`) with the same rules and the same message format (magic byte 0, the schema id in 4
+# ([`streaming.SchemaRegistry`](../shared/zoomcamp/streaming/avro.py), with `serializer` and `deserializer` in the same
+# file) with the same rules and the same message format (magic byte 0, the schema id in 4
 # bytes, the Avro body). The compose cluster has a real one on port 8081; confluent-kafka's `AvroSerializer` talks
 # to it and writes the same bytes (a test checks that).
 #

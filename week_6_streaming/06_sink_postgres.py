@@ -1,8 +1,9 @@
 # %% [markdown]
-# # 06 · Sink to PostgreSQL with an exactly-once effect; Kafka Connect, ksqlDB and the alternatives
+# # 06 · Sink to PostgreSQL: yours, then one with an exactly-once effect; Kafka Connect, ksqlDB and the alternatives
 #
 # **What you will learn**
-# - why "write to the database, then commit the offset" double-counts after a crash, shown;
+# - to write a sink yourself (poll, insert, commit the offsets), and why "write to the database, then commit the
+#   offset" writes rows twice after a crash, shown;
 # - the course's sink: upserts, and the consumer's offsets stored *in the same transaction* as the rows, so a
 #   consumer killed at any moment and restarted leaves every message in the table exactly once;
 # - dead letters: a malformed message is set aside with its reason, the consumer goes on;
@@ -36,61 +37,183 @@ hourly.index.names = ["zone", "hour"]
 print(f"{TOTAL:,} rides in the topic, {len(hourly):,} (zone, hour) pairs")
 
 # %% [markdown]
-# ## The naive sink double-counts
+# ## Build it: your own sink
 #
-# A consumer adds each batch to a `rides per zone and hour` table (`rides = rides + n`), then commits its offsets
-# to Kafka. It crashes after writing its third batch, before committing it. The restarted consumer reads that
-# batch again from the last commit and adds it a second time:
+# A sink is a loop: **poll** a batch of messages, **insert** them, **commit** the offsets (tell Kafka "done up to
+# here", so that a restarted consumer goes on from there). One row per ride in a table `my_rides`; the commit comes
+# after PostgreSQL has the rows, so a crash cannot lose a ride. One detail: a consumer that subscribes to a topic
+# created a moment ago may join its group before it has learnt that the topic exists, and then get no partitions;
+# so it waits until it knows the topic's partitions first.
 
 # %%
-db.execute("DROP TABLE IF EXISTS naive_zone_hours")
-db.execute("CREATE TABLE naive_zone_hours (zone int, hour timestamp, rides bigint, PRIMARY KEY (zone, hour))")
-streaming.forget_group("naive-sink")
+COLUMNS = "zone, dropoff_zone, pickup, dropoff, total_amount"
 
 
-def naive_sink(crash_after=None):
-    consumer = KafkaConsumer("rides", **streaming.client_config(), group_id="naive-sink", enable_auto_commit=False,
+def caught_up(consumer) -> bool:
+    """True once the consumer has partitions and has read each to its end."""
+    assigned = list(consumer.assignment())
+    ends = consumer.end_offsets(assigned) if assigned else {}
+    return bool(assigned) and all(consumer.position(tp) >= end for tp, end in ends.items())
+
+
+def my_sink(group: str, crash_after: int | None = None) -> int:
+    """Insert every ride of `rides` into my_rides, batch by batch, as consumer group `group`; with `crash_after`,
+    stop as a crash would: after that batch's rows are committed, before its offsets are. Returns the rows written."""
+    consumer = KafkaConsumer(**streaming.client_config(), group_id=group, enable_auto_commit=False,
                              auto_offset_reset="earliest", max_poll_records=500)
+    while not consumer.partitions_for_topic("rides"):  # see above: know the topic before joining the group
+        time.sleep(0.2)
+    consumer.subscribe(["rides"])
+    conn = psycopg2.connect(db.url(driver="postgresql"))
+    written = batches = 0
+    try:
+        while True:
+            records = [r for batch in consumer.poll(1000).values() for r in batch]
+            if not records:
+                if caught_up(consumer):
+                    break
+                continue
+            rows = [(ride["PULocationID"], ride["DOLocationID"], ride["tpep_pickup_datetime"],
+                     ride["tpep_dropoff_datetime"], ride["total_amount"]) for ride in (json.loads(r.value) for r in records)]
+            with conn.cursor() as cur:
+                execute_values(cur, f"INSERT INTO my_rides ({COLUMNS}) VALUES %s", rows)
+            conn.commit()  # 1. the rows, in PostgreSQL
+            written, batches = written + len(rows), batches + 1
+            if batches == crash_after:
+                break  # the crash: the rows are committed, the offsets are not
+            consumer.commit()  # 2. the offsets, in Kafka
+    finally:
+        conn.close()
+        consumer.close(autocommit=False)
+    return written
+
+
+def start_over(group: str) -> None:
+    db.execute("DROP TABLE IF EXISTS my_rides")
+    db.execute("CREATE TABLE my_rides (zone int, dropoff_zone int, pickup timestamp, dropoff timestamp, "
+               "total_amount numeric(10, 2))")
+    streaming.forget_group(group)  # its committed offsets too: from the start of the topic
+
+
+start_over("my-sink")
+started = time.perf_counter()
+written = my_sink("my-sink")
+my_seconds = time.perf_counter() - started
+mine = db.query(f"SELECT {COLUMNS} FROM my_rides")
+print(f"{written:,} rides into my_rides in {my_seconds:.1f} s ({written / my_seconds:,.0f}/s)")
+assert written == len(mine) == TOTAL
+
+# %% [markdown]
+# ### Where it breaks: a crash between the insert and the commit
+#
+# Kill the consumer after PostgreSQL committed a batch and before Kafka got the offsets (here: it stops after its
+# third batch). The restarted consumer starts from the last *committed* offsets, so it reads that batch again and
+# inserts its rides a second time. Insert-then-commit is *at least once*: nothing lost, some rows twice.
+
+# %%
+start_over("my-sink")
+before_crash = my_sink("my-sink", crash_after=3)
+after_restart = my_sink("my-sink")
+in_table = int(db.query("SELECT count(*) AS n FROM my_rides")["n"].item())
+twice = int(db.query(f"SELECT coalesce(sum(n - 1), 0) AS n FROM (SELECT count(*) AS n FROM my_rides "
+                     f"GROUP BY {COLUMNS}) AS g")["n"].item())
+print(f"rides in the topic: {TOTAL:,}; rows in my_rides after a crash and a restart: {in_table:,} ({twice:,} twice)")
+assert in_table == before_crash + after_restart > TOTAL and twice >= in_table - TOTAL > 0
+
+# %% [markdown]
+# With a running total instead (`rides = rides + n` per zone and hour), the same crash silently double-counts.
+# Committing the offsets *before* the insert turns it around: a crash in between loses the batch (*at most once*).
+# Neither order is right, because the rows and the offsets live in two systems that cannot commit together.
+#
+# ## Exercise 8
+#
+# Extend your sink so that a crash cannot write a ride twice: store each ride with where it sits in the topic
+# (`kafka_partition`, `kafka_offset`, the message's `partition` and `offset`) as the primary key of `my_rides`, and
+# insert with `ON CONFLICT ... DO NOTHING`. Start over (group `my-sink`), crash it after its third batch, restart it,
+# and return the number of rows in `my_rides`.
+
+# %%
+my_answer = None
+
+# %%
+check(my_answer, TOTAL)
+
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+def my_idempotent_sink(group: str, crash_after: int | None = None) -> int:
+    """my_sink, keyed by the message's place in the topic: a batch read twice inserts nothing the second time."""
+    consumer = KafkaConsumer(**streaming.client_config(), group_id=group, enable_auto_commit=False,
+                             auto_offset_reset="earliest", max_poll_records=500)
+    while not consumer.partitions_for_topic("rides"):
+        time.sleep(0.2)
+    consumer.subscribe(["rides"])
     conn = psycopg2.connect(db.url(driver="postgresql"))
     batches = 0
-    while True:
-        records = [r for batch in consumer.poll(1000).values() for r in batch]
-        if not records:
-            if consumer.assignment() and all(consumer.position(tp) >= end for tp, end in
-                                             consumer.end_offsets(list(consumer.assignment())).items()):
+    try:
+        while True:
+            records = [r for batch in consumer.poll(1000).values() for r in batch]
+            if not records:
+                if caught_up(consumer):
+                    break
+                continue
+            rows = [(r.partition, r.offset, ride["PULocationID"], ride["DOLocationID"], ride["tpep_pickup_datetime"],
+                     ride["tpep_dropoff_datetime"], ride["total_amount"]) for r, ride in
+                    ((r, json.loads(r.value)) for r in records)]
+            with conn.cursor() as cur:
+                execute_values(cur, f"INSERT INTO my_rides (kafka_partition, kafka_offset, {COLUMNS}) VALUES %s "
+                               "ON CONFLICT (kafka_partition, kafka_offset) DO NOTHING", rows)
+            conn.commit()
+            batches += 1
+            if batches == crash_after:
                 break
-            continue
-        counts = pd.Series([(r["PULocationID"], r["tpep_pickup_datetime"].replace(minute=0, second=0))
-                            for r in (streaming.parse_ride(m.value) for m in records)]).value_counts()
-        with conn.cursor() as cur:  # 1. the batch's counts, in one database transaction
-            execute_values(cur, "INSERT INTO naive_zone_hours VALUES %s ON CONFLICT (zone, hour) "
-                           "DO UPDATE SET rides = naive_zone_hours.rides + EXCLUDED.rides",
-                           [(zone, hour, int(n)) for (zone, hour), n in counts.items()])
-        conn.commit()
-        batches += 1
-        if batches == crash_after:
-            break  # the crash: the rows are committed, the offsets are not
-        consumer.commit()  # 2. then the offsets, in Kafka
-    conn.close()
-    consumer.close(autocommit=False)
+            consumer.commit()
+    finally:
+        conn.close()
+        consumer.close(autocommit=False)
+    return batches
 
 
-naive_sink(crash_after=3)
-naive_sink()
-naive_total = int(db.query("SELECT sum(rides) AS n FROM naive_zone_hours")["n"].item())
-print(f"rides in the topic: {TOTAL:,}; rides counted by the naive sink: {naive_total:,}")
-assert naive_total > TOTAL
+db.execute("DROP TABLE IF EXISTS my_rides")
+db.execute("CREATE TABLE my_rides (kafka_partition int, kafka_offset bigint, zone int, dropoff_zone int, "
+           "pickup timestamp, dropoff timestamp, total_amount numeric(10, 2), PRIMARY KEY (kafka_partition, kafka_offset))")
+streaming.forget_group("my-sink")
+my_idempotent_sink("my-sink", crash_after=3)
+my_idempotent_sink("my-sink")
+solution = int(db.query("SELECT count(*) AS n FROM my_rides")["n"].item())
+assert check(solution, TOTAL)
 
 # %% [markdown]
 # ## The course's sink: offsets in the same transaction
 #
-# `streaming.sink_to_postgres` writes each batch in **one PostgreSQL transaction**: the upserts *and* the next offset
-# of every partition it read, in the table `stream_offsets`. On start (and after a rebalance) it seeks to the offsets
-# stored there. A crash before the commit undoes both; after it, both are kept: there is no moment where the rows
-# and the position disagree. Kafka's committed offsets are still updated, afterwards, only so that lag shows in
-# Kafka's tools.
+# [`streaming.sink_to_postgres`](../shared/zoomcamp/streaming/sink.py) (in `shared/zoomcamp/streaming/sink.py`) is your
+# loop with the offsets moved into PostgreSQL. It writes each batch in **one PostgreSQL transaction**: the rows *and*
+# the next offset of every partition it read, in the table `stream_offsets`. On start (and after a rebalance) it seeks
+# to the offsets stored there. A crash before the commit undoes both; after it, both are kept: there is no moment
+# where the rows and the position disagree. What else it adds to `my_sink`:
 #
-# The table and the statement it runs:
+# - **upserts** (`INSERT ... ON CONFLICT` on a key: here the ride's partition and offset), so a row written twice is
+#   one row, and running totals add up right;
+# - **a fence against zombies**: a consumer that lost its partitions in a rebalance but still writes is rolled back;
+# - **dead letters**: a message it cannot parse goes to another topic with the reason, the loop goes on (below);
+# - **stopping** when caught up or idle, static group membership for a restarted process, Kafka's committed offsets
+#   still updated afterwards (only so that lag shows in Kafka's tools).
+#
+# Run it on the same topic, one row per ride (`streaming.RIDES`): it lands the same rides as your sink's clean run.
+
+# %%
+streaming.reset_sink(streaming.RIDES, "rides-course")
+# Until caught up; idle_seconds bounds the wait for the group to hand out partitions (slow on a busy machine).
+course_run = streaming.sink_to_postgres("rides", streaming.RIDES, streaming.ride_rows, group="rides-course",
+                                        idle_seconds=60)
+print(course_run)
+theirs = db.query(f"SELECT {COLUMNS} FROM rides_stream")
+order = COLUMNS.split(", ")
+assert course_run.consumed == len(theirs) == TOTAL
+assert theirs.sort_values(order, ignore_index=True).equals(mine.sort_values(order, ignore_index=True))
+
+# %% [markdown]
+# The rides per zone and hour (`streaming.ZONE_HOURS`, a running total) are where a duplicate hurts most. The table
+# and the statement the sink runs for them:
 
 # %%
 print(streaming.ZONE_HOURS.ddl())
@@ -218,33 +341,12 @@ reasons
 #
 # The course runs Apache Kafka itself (KRaft mode); Redpanda speaks the same protocol, so the clients here would not
 # know the difference, and everything runs unchanged against the compose cluster too.
-#
-# ## Exercise 8
-#
-# From the sink's table `rides_per_zone_hour`, what was the revenue of the busiest zone (most rides in the month)
-# on 15 January 2021? Round to 2 decimals.
-
-# %%
-my_answer = None
-
-# %%
-zone = int(rides["PULocationID"].value_counts().idxmax())
-day = rides[(rides["PULocationID"] == zone) & (rides["tpep_pickup_datetime"].dt.strftime("%Y-%m-%d") == "2021-01-15")]
-expected = round(float(day["total_amount"].sum()), 2)
-check(my_answer, expected)
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-solution = float(db.query('''
-    SELECT coalesce(sum(revenue), 0) AS revenue FROM rides_per_zone_hour
-    WHERE zone = (SELECT zone FROM rides_per_zone_hour GROUP BY zone ORDER BY sum(rides) DESC LIMIT 1)
-      AND hour >= '2021-01-15' AND hour < '2021-01-16'
-''')["revenue"].item())
-assert check(solution, expected)
 
 # %% [markdown]
 # ## Summary
 #
-# - Write-then-commit is at least once: with running totals, a crash double-counts.
+# - Your sink (poll, insert, commit) is at least once: a crash between the insert and the commit writes a batch
+#   twice; with running totals, it double-counts.
 # - Rows and offsets in one database transaction (plus upserts, plus a fence against zombies) give an exactly-once
 #   effect: kill the consumer anywhere, restart it, every message counts once.
 # - Unusable messages go to a dead-letter topic with their reason; the stream keeps flowing.

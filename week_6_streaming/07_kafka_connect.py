@@ -84,7 +84,8 @@ print(f"{len(zones)} zones in zones_cdc, rides_cdc empty")
 # write-ahead log into row changes; a **publication** says which tables; a **replication slot** remembers how far the
 # connector has confirmed, and keeps the log from that point until it has (so a stopped connector loses nothing, and
 # a forgotten slot fills the disk: the last cell drops it). It first **snapshots** the rows already there (events with
-# `op = "r"`), then streams every committed change. All of it is configuration:
+# `op = "r"`), then streams every committed change. All of it is configuration (sent to the worker's REST API by
+# [`connect.put_connector`](../shared/zoomcamp/streaming/connect.py)):
 
 # %%
 source = {

@@ -96,7 +96,9 @@ print("\n".join(line for line in run.log.splitlines() if "SkipMalformedRides" in
 assert run.processed == len(rides) + 2 and run.skipped == 2
 
 # %% [markdown]
-# Each window's last count, against pandas on the same rides (floor each pickup to its 15 minutes, count per zone):
+# ([`kstreams.run_streams_app`](../shared/zoomcamp/streaming/kstreams.py) started the jar with these arguments and read
+# its log until it had processed every ride.) Each window's last count, against pandas on the same rides (floor each
+# pickup to its 15 minutes, count per zone):
 
 # %%
 windows = kstreams.read_windows("zone-windows")

@@ -2,7 +2,8 @@
 # # 02 · The reference project: from the TLC files to a dashboard
 #
 # **What you will learn**
-# - the course's capstone, end to end, as one command: data lake → warehouse → dbt → the dashboard's tables;
+# - the capstone wired by hand from what the weeks built (the lake, the warehouse, dbt, a query of the mart), then
+#   the same as one command, `project.run`: data lake → warehouse → dbt → the dashboard's tables, and what it adds;
 # - why each step is idempotent, and how re-running one month replaces exactly that month;
 # - where partitioning and clustering go, and why;
 # - the Streamlit dashboard (two tiles, two filters), tested without a browser, and the same chain as an Airflow DAG.
@@ -14,10 +15,11 @@ import duckdb
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from zoomcamp import datasets, orchestration, project, stack
+from zoomcamp import datasets, dbt, orchestration, project, stack
 from zoomcamp.datasets.schemas import DROPOFF_COLUMN, PICKUP_COLUMN
 from zoomcamp.exercises import check
 from zoomcamp.lake import Lake
+from zoomcamp.settings import get_settings
 from zoomcamp.warehouse import Warehouse, to_frame
 
 stack.up()
@@ -42,14 +44,76 @@ project.plan()
 # BigQuery emulator (and dbt runs on a DuckDB copy, see step 2); with `backend = "gcp"` the same steps write to GCS and
 # BigQuery (notebook 03).
 #
-# ## Run it
+# ## Build it: the pipeline by hand
 #
-# `project.run(months)` runs the four steps in order; the terminal version is
-# `zoomcamp project run --months 2021-01..2021-02`.
+# First wire the chain yourself from the pieces of the earlier weeks, in a DuckDB file of your own (`by_hand`, under
+# the project's folder). **1. The lake** (week 2): each month of each type as typed parquet.
+
+# %%
+settings = get_settings()
+by_hand = settings.replace(home=settings.home / "project" / "by-hand", data_dir=settings.data_path)
+lake = Lake()
+for kind in project.KINDS:
+    for published in lake.ingest(kind, MONTHS, progress=False):
+        print(published)
+
+# %% [markdown]
+# **2. The warehouse** (week 3): the raw tables dbt reads, `trips_data_all.{green,yellow}_tripdata`, loaded from the
+# lake's files of these months. Locally that is a DuckDB file (dbt has no adapter for the BigQuery emulator); DuckDB
+# reads the lake's `gs://` files directly once it has the lake's filesystem.
+
+# %%
+hand_warehouse = dbt.duckdb_path(by_hand)  # where dbt's duckdb target looks, with these settings
+hand_warehouse.parent.mkdir(parents=True, exist_ok=True)
+with duckdb.connect(str(hand_warehouse)) as con:
+    lake.duckdb(con)
+    con.execute("CREATE SCHEMA IF NOT EXISTS trips_data_all")
+    for kind in project.KINDS:
+        files = ", ".join(f"'{lake.protocol}{lake.object_path(kind, month)}'" for month in MONTHS)
+        con.execute(f"CREATE OR REPLACE TABLE trips_data_all.{kind}_tripdata AS "
+                    f"SELECT * FROM read_parquet([{files}], hive_partitioning = true)")
+    raw = con.execute("SELECT (SELECT count(*) FROM trips_data_all.green_tripdata) AS green, "
+                      "(SELECT count(*) FROM trips_data_all.yellow_tripdata) AS yellow").df()
+assert raw.iloc[0].to_dict() == {kind: sum(lake.manifest(kind, m)["rows"] for m in MONTHS) for kind in project.KINDS}
+raw
+
+# %% [markdown]
+# **3. dbt** (week 4): the `revenue` selector (the monthly zone mart and everything upstream of it), models only
+# (`--exclude-resource-type test`: the tests are for the one-command run below). **4. The mart**, queried.
+
+# %%
+built = dbt.run("build", "--selector", "revenue", "--full-refresh", "--exclude-resource-type", "test",
+                "--exclude-resource-type", "unit_test", target="duckdb", target_path=by_hand.home / "dbt-target",
+                settings=by_hand)
+assert built.success
+MART = ("SELECT strftime(revenue_month, '%Y-%m') AS month, service_type, revenue_zone, total_monthly_trips, "
+        "round(revenue_monthly_total_amount, 2) AS revenue FROM dbt_dev.dm_monthly_zone_revenue ORDER BY ALL")
+with duckdb.connect(str(hand_warehouse), read_only=True) as con:
+    hand_mart = con.execute(MART).df()
+print(f"{len(hand_mart):,} mart rows (month, service, zone); the busiest:")
+hand_mart.sort_values("total_monthly_trips", ascending=False).head(3)
+
+# %% [markdown]
+# ## Run it: one command
+#
+# [`project.run(months)`](../shared/zoomcamp/project.py) (in `shared/zoomcamp/project.py`) runs the same four steps in
+# order; the terminal version is `zoomcamp project run --months 2021-01..2021-02`. What it adds to the cells above:
+#
+# - **idempotence per month**: re-running a month deletes that month and loads it again (in one transaction in
+#   DuckDB), instead of replacing whole tables; other months stay as they are (checked at the end);
+# - **both engines**: BigQuery's partitioned, clustered tables (the emulator here, BigQuery on GCP) *and* dbt's DuckDB
+#   copy, checked to hold the same rows per month; the same call targets GCP with `backend = "gcp"`;
+# - **checks between steps**: a month missing from the lake stops it before anything is replaced; dbt's tests run;
+# - **the steps recorded** (`report.table()`: time and what each wrote), and the dashboard's tables built;
+# - **the DAG**: the same functions as an Airflow DAG, one month per run (end of this notebook).
+#
+# Both give the same mart rows:
 
 # %%
 report = project.run(MONTHS)
 assert [s.name for s in report.steps] == ["lake", "warehouse", "dbt", "dashboard"]
+with duckdb.connect(str(project.warehouse_path()), read_only=True) as con:
+    assert con.execute(MART).df().equals(hand_mart)
 report.table()
 
 # %% [markdown]
@@ -58,11 +122,10 @@ report.table()
 #
 # ## Step 1: the lake
 #
-# Week 2's `Lake.ingest`: fetch (sample or download), convert to parquet with the TLC types, publish atomically, record
-# the row count in `_manifests/`.
+# Week 2's [`Lake.ingest`](../shared/zoomcamp/lake.py): fetch (sample or download), convert to parquet with the TLC
+# types, publish atomically, record the row count in `_manifests/`.
 
 # %%
-lake = Lake()
 states = pd.DataFrame([vars(s) for s in lake.check(list(project.KINDS), MONTHS)])
 assert (states["state"] == "present").all()
 states[["kind", "month", "state", "rows"]]
@@ -70,14 +133,14 @@ states[["kind", "month", "state", "rows"]]
 # %% [markdown]
 # ## Step 2: the warehouse
 #
-# `project.load_warehouse` loads each month's parquet file from the lake into BigQuery — the local emulator here,
-# BigQuery itself on GCP — as `trips_data_all.<type>_tripdata`. The tables are **partitioned by pickup day**: the
-# dashboard and dbt read whole days and months, and BigQuery scans only those partitions. They are **clustered by
-# pickup zone**, which the categorical tile groups by, so fewer blocks are read. (The project's Terraform,
-# `week_7_project/terraform/main.tf`, declares the same tables on GCP.) Re-running a month deletes it and appends it
-# again with a load job; two columns from the lake's folders, `year` and `month`, say which month of the lake a row came
-# from, and that is what the delete matches on — the pickup time will not do, as the TLC files hold a few trips dated
-# in other months.
+# [`project.load_warehouse`](../shared/zoomcamp/project.py) loads each month's parquet file from the lake into BigQuery
+# — the local emulator here, BigQuery itself on GCP — as `trips_data_all.<type>_tripdata`. The tables are **partitioned
+# by pickup day**: the dashboard and dbt read whole days and months, and BigQuery scans only those partitions. They are
+# **clustered by pickup zone**, which the categorical tile groups by, so fewer blocks are read. (The project's
+# Terraform, `week_7_project/terraform/main.tf`, declares the same tables on GCP.) Re-running a month deletes it and
+# appends it again with a load job; two columns from the lake's folders, `year` and `month`, say which month of the lake
+# a row came from, and that is what the delete matches on — the pickup time will not do, as the TLC files hold a few
+# trips dated in other months.
 
 # %%
 wh = Warehouse()
@@ -152,10 +215,10 @@ facts
 # %% [markdown]
 # ## Step 4: the dashboard's data
 #
-# `project.build_dashboard_data` writes two small tables from dbt's models: `dashboard.daily_trips` (trips and revenue
-# per day and service, from `fact_trips`) and `dashboard.zone_revenue` (per month, service and pickup zone with its
-# borough, from the mart and `dim_zones`). The dashboard's queries live in one place, `project.DashboardData`: the app
-# shows what they return, and the tests compare them with pandas, as here.
+# [`project.build_dashboard_data`](../shared/zoomcamp/project.py) writes two small tables from dbt's models:
+# `dashboard.daily_trips` (trips and revenue per day and service, from `fact_trips`) and `dashboard.zone_revenue` (per
+# month, service and pickup zone with its borough, from the mart and `dim_zones`). The dashboard's queries live in one
+# place, `project.DashboardData`: the app shows what they return, and the tests compare them with pandas, as here.
 
 # %%
 data = project.DashboardData()
@@ -262,6 +325,7 @@ assert check(solution, green_february.groupby("Borough")["total_amount"].sum().i
 # %% [markdown]
 # ## Summary
 #
+# - Wired by hand, the chain is four short steps: the lake, a load into the warehouse, dbt, a query of the mart.
 # - One command, `zoomcamp project run`, runs lake → warehouse → dbt → dashboard data; every step is idempotent and a
 #   re-run of a month replaces that month only (checked above: same totals, the same January rows).
 # - The warehouse's raw tables are partitioned by pickup day and clustered by pickup zone in BigQuery (the emulator

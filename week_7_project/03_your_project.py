@@ -39,7 +39,8 @@ pd.DataFrame([(name, top, text) for name, (top, text) in rubric.RUBRIC.items()],
 # %% [markdown]
 # ## Checking the template
 #
-# `project.check(folder)` — `zoomcamp project check FOLDER` in a terminal — scores what a machine can check. The
+# `project.check(folder)` — `zoomcamp project check FOLDER` in a terminal, its rules in
+# [`shared/zoomcamp/rubric.py`](../shared/zoomcamp/rubric.py) — scores what a machine can check. The
 # template is a skeleton: its parts parse and import, and every part still has `TODO` markers, which halve that
 # criterion's points until they are gone.
 

@@ -497,7 +497,8 @@ def _dashboard(apps: list[Path], readme: Path | None, root: Path) -> Criterion:
 # --- the check ------------------------------------------------------------------------------------------------------
 
 def check(path: Path | str) -> CheckResult:
-    """Score a project folder against the rubric's checkable parts (see the module)."""
+    """Score a project folder against the rubric's checkable parts (see the module).
+    Taught in week_7_project/03_your_project.ipynb."""
     root = Path(path).expanduser().resolve()
     if not root.is_dir():
         raise RubricError(f"{path} is not a folder: give the folder of your project")

@@ -583,13 +583,14 @@ def test_reset_week_6_removes_topics_groups_and_sink_tables(rides):
     assert not any(r.startswith(("topic", "consumer group")) for r in weeks.get(6).reset(external))  # maybe not ours
     assert "t-reset" in streaming.topics() and "t-reset-group" in streaming.consumer_groups()
     db.execute(streaming.ZONE_HOURS.ddl())
+    db.execute("CREATE TABLE IF NOT EXISTS my_rides (zone int)")  # notebook 06's own sink
     removed = course.reset(6)[6]
     assert "topic t-reset" in removed and "consumer group t-reset-group" in removed
-    assert "table rides_per_zone_hour" in removed
+    assert "table rides_per_zone_hour" in removed and "table my_rides" in removed
     deadline = time.monotonic() + 30  # a broker may delete topics in the background
     while streaming.topics():
         assert time.monotonic() < deadline, f"topics left after reset: {streaming.topics()}"
         time.sleep(0.2)
     assert streaming.consumer_groups() == []
-    assert db.query("SELECT 1 FROM pg_tables WHERE tablename = 'rides_per_zone_hour'").empty
+    assert db.query("SELECT 1 FROM pg_tables WHERE tablename IN ('rides_per_zone_hour', 'my_rides')").empty
     assert course.reset(6)[6] == []

@@ -202,7 +202,8 @@ class RegisteredSchema:
 
 class SchemaRegistry:
     """Subjects (usually ``<topic>-value``) with numbered schema versions, global schema ids, and a compatibility
-    level checked on every registration: what Confluent's Schema Registry does, kept in memory."""
+    level checked on every registration: what Confluent's Schema Registry does, kept in memory.
+    Taught in week_6_streaming/04_schemas_avro.ipynb."""
 
     def __init__(self, compatibility: str = "BACKWARD"):
         self._check_level(compatibility)
@@ -271,7 +272,8 @@ class SchemaRegistry:
 
 
 def serializer(registry: SchemaRegistry, subject: str, schema) -> Callable[[dict], bytes]:
-    """Registers ``schema`` (compatibility checked) and returns a function record -> framed Avro bytes."""
+    """Registers ``schema`` (compatibility checked) and returns a function record -> framed Avro bytes.
+    Taught in week_6_streaming/04_schemas_avro.ipynb."""
     schema_id = registry.register(subject, schema)
     parsed = fastavro.parse_schema(registry.schema(schema_id))
     header = struct.pack(">bI", MAGIC, schema_id)
@@ -287,7 +289,8 @@ def serializer(registry: SchemaRegistry, subject: str, schema) -> Callable[[dict
 
 def deserializer(registry: SchemaRegistry, reader_schema=None) -> Callable[[bytes], dict]:
     """Returns a function framed Avro bytes -> record, decoded with the writer's schema (looked up by the id in the
-    message) and resolved to ``reader_schema`` when given (new fields get their defaults, removed ones vanish)."""
+    message) and resolved to ``reader_schema`` when given (new fields get their defaults, removed ones vanish).
+    Taught in week_6_streaming/04_schemas_avro.ipynb."""
     reader = fastavro.parse_schema(_parse(reader_schema)) if reader_schema is not None else None
     cache: dict[int, dict] = {}
 

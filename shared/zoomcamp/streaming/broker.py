@@ -238,7 +238,8 @@ def read_topic(name: str, decode: Callable[[bytes], object] | None = json.loads,
 
 
 def group_lag(group: str, topic: str, settings: Settings | None = None) -> pd.DataFrame:
-    """Per partition: the group's committed offset, the latest offset, and the lag (messages not yet processed)."""
+    """Per partition: the group's committed offset, the latest offset, and the lag (messages not yet processed).
+    Taught in week_6_streaming/03_consumer.ipynb."""
     offsets = topic_offsets(topic, settings)
     with admin(settings) as client:
         committed = client.list_group_offsets(group).get(group, {})

@@ -42,7 +42,8 @@ def lab_settings(settings: Settings | None = None, brokers: int = 3, name: str =
 
 
 class LabCluster:
-    """Start, break and mend a local Kafka cluster: ``start``, ``kill``, ``restart``, ``stop``, ``leaders``."""
+    """Start, break and mend a local Kafka cluster: ``start``, ``kill``, ``restart``, ``stop``, ``leaders``.
+    Taught in week_6_streaming/01_kafka_basics.ipynb."""
 
     def __init__(self, settings: Settings | None = None, brokers: int = 3, name: str = LAB):
         self.settings = lab_settings(settings, brokers, name)

@@ -84,7 +84,7 @@ def plugins(settings: Settings | None = None) -> list[str]:
 
 def put_connector(name: str, config: dict, settings: Settings | None = None) -> dict:
     """Create the connector, or replace its configuration if it exists (idempotent: the same config twice changes
-    nothing). Returns the configuration the worker stored."""
+    nothing). Returns the configuration the worker stored. Taught in week_6_streaming/07_kafka_connect.ipynb."""
     config = {k: str(v) for k, v in config.items()}  # Connect's REST API takes every value as a string
     status, reply = _call("PUT", f"{_path(name)}/config", config, settings)
     if status not in (200, 201):

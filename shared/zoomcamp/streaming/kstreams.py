@@ -64,7 +64,8 @@ def reset(application_id: str, settings: Settings | None = None) -> list[str]:
 def run_streams_app(jar: Path, input_topic: str, output_topic: str, window_minutes: int = 15, grace_minutes: int = 5,
                     application_id: str = "zone-windows", dead_letter_topic: str | None = None,
                     max_seconds: int = 60, fresh: bool = True, settings: Settings | None = None) -> StreamsRun:
-    """Run the app until the input is consumed; ``fresh`` starts over (no committed offsets, no state)."""
+    """Run the app until the input is consumed; ``fresh`` starts over (no committed offsets, no state).
+    Taught in week_6_streaming/08_kafka_streams.ipynb."""
     settings = settings or get_settings()
     bootstrap = bootstrap_servers(settings)
     state_dir = settings.stack_path / "kstreams" / application_id  # the app's local state (checkpoints)

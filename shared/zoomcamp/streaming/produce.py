@@ -40,7 +40,7 @@ class DeliveryError(CourseError, RuntimeError):
 
 def producer(settings: Settings | None = None, **options) -> KafkaProducer:
     """A KafkaProducer for the cluster in use with the course's defaults; any kafka-python option overrides them
-    (e.g. ``producer(acks=1, linger_ms=0, compression_type=None)``)."""
+    (e.g. ``producer(acks=1, linger_ms=0, compression_type=None)``). Taught in week_6_streaming/02_producer.ipynb."""
     return KafkaProducer(**client_config(settings), **{**PRODUCER_DEFAULTS, **options})
 
 
@@ -66,7 +66,8 @@ class ReplayResult:
 def send_all(prod: KafkaProducer, topic: str, messages: list[tuple[bytes, bytes]],
              timestamps_ms: list[int] | None = None, schedule: list[float] | None = None) -> int:
     """Send (key, value) pairs, pacing them by ``schedule`` (seconds after the start) when given, then flush and
-    raise :class:`DeliveryError` if any was not acknowledged. Returns the number sent."""
+    raise :class:`DeliveryError` if any was not acknowledged. Returns the number sent.
+    Taught in week_6_streaming/02_producer.ipynb (after the student's own loop)."""
     failures: list[Exception] = []
     if schedule is not None:
         # The first send waits for the topic's metadata (a new topic's leaders may take a moment): wait before the
@@ -96,6 +97,8 @@ def replay(rides: pd.DataFrame, topic: str, *, speedup: float | None = None, key
     ``speedup``: None = as fast as possible; 60 = one minute of pickups per second of replay (the gaps between
     pickups are kept, divided by 60). ``event_timestamps``: stamp each record with its pickup time instead of the
     time of sending (careful: a topic's ``retention.ms`` then deletes 2021 rides at once, they are "old").
+
+    Taught in week_6_streaming/02_producer.ipynb, after the student writes the same loop by hand.
     """
     if speedup is not None and speedup <= 0:
         raise CourseError(f"speedup must be positive (60 = a minute of rides per second), not {speedup}")

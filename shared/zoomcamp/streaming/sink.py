@@ -196,6 +196,8 @@ def sink_to_postgres(topic: str, table: SinkTable, to_rows: Callable[[object], I
     ``instance``: a static group member name (Kafka's ``group.instance.id``) for a sink run as a long-lived
     process: restarted under the same name after a crash, it takes its partitions back at once, without waiting
     for the group to notice that the crashed one is gone (after ``session.timeout.ms``).
+
+    Taught in week_6_streaming/06_sink_postgres.ipynb, after the student's own poll-insert-commit loop.
     """
     settings = settings or get_settings()
     conn = _connect(settings)

@@ -12,11 +12,11 @@ HOMEWORK_TOPIC = "green-trips"
 
 
 def public_tables() -> tuple[str, ...]:
-    """The library's sink tables, notebook 06's naive sink (the one that counts twice after a crash) and notebook
+    """The library's sink tables, notebook 06's own sink (the one that writes rows twice after a crash) and notebook
     11's Flink table: week 6's, in the public schema."""
     from ..streaming.sink import OFFSETS_TABLE, RIDES, ZONE_HOURS
 
-    return RIDES.name, ZONE_HOURS.name, OFFSETS_TABLE, "naive_zone_hours", "flink_zone_windows"
+    return RIDES.name, ZONE_HOURS.name, OFFSETS_TABLE, "my_rides", "flink_zone_windows"
 
 
 def reset(settings: Settings) -> list[str]:
