@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from zoomcamp import datasets, dbt, orchestration, project, stack
+from zoomcamp.course import scratch
 from zoomcamp.datasets.schemas import DROPOFF_COLUMN, PICKUP_COLUMN
 from zoomcamp.exercises import check
 from zoomcamp.lake import Lake
@@ -51,7 +52,9 @@ project.plan()
 
 # %%
 settings = get_settings()
-by_hand = settings.replace(home=settings.home / "project" / "by-hand", data_dir=settings.data_path)
+# a folder of this week's own (`zoomcamp reset 7` clears it) as the home of your warehouse and dbt's files
+work = scratch(7, "by_hand")
+by_hand = settings.replace(home=work, data_dir=settings.data_path)
 lake = Lake()
 for kind in project.KINDS:
     for published in lake.ingest(kind, MONTHS, progress=False):
@@ -83,7 +86,7 @@ raw
 
 # %%
 built = dbt.run("build", "--selector", "revenue", "--full-refresh", "--exclude-resource-type", "test",
-                "--exclude-resource-type", "unit_test", target="duckdb", target_path=by_hand.home / "dbt-target",
+                "--exclude-resource-type", "unit_test", target="duckdb", target_path=work / "dbt-target",
                 settings=by_hand)
 assert built.success
 MART = ("SELECT strftime(revenue_month, '%Y-%m') AS month, service_type, revenue_zone, total_monthly_trips, "
@@ -96,7 +99,7 @@ hand_mart.sort_values("total_monthly_trips", ascending=False).head(3)
 # %% [markdown]
 # ## Run it: one command
 #
-# [`project.run(months)`](../shared/zoomcamp/project.py) (in `shared/zoomcamp/project.py`) runs the same four steps in
+# [`project.run(months)`](../shared/zoomcamp/project/pipeline.py) (in `shared/zoomcamp/project/pipeline.py`) runs the same four steps in
 # order; the terminal version is `zoomcamp project run --months 2021-01..2021-02`. What it adds to the cells above:
 #
 # - **idempotence per month**: re-running a month deletes that month and loads it again (in one transaction in
@@ -133,7 +136,7 @@ states[["kind", "month", "state", "rows"]]
 # %% [markdown]
 # ## Step 2: the warehouse
 #
-# [`project.load_warehouse`](../shared/zoomcamp/project.py) loads each month's parquet file from the lake into BigQuery
+# [`project.load_warehouse`](../shared/zoomcamp/project/loading.py) loads each month's parquet file from the lake into BigQuery
 # — the local emulator here, BigQuery itself on GCP — as `trips_data_all.<type>_tripdata`. The tables are **partitioned
 # by pickup day**: the dashboard and dbt read whole days and months, and BigQuery scans only those partitions. They are
 # **clustered by pickup zone**, which the categorical tile groups by, so fewer blocks are read. (The project's
@@ -215,7 +218,7 @@ facts
 # %% [markdown]
 # ## Step 4: the dashboard's data
 #
-# [`project.build_dashboard_data`](../shared/zoomcamp/project.py) writes two small tables from dbt's models:
+# [`project.build_dashboard_data`](../shared/zoomcamp/project/dashboard.py) writes two small tables from dbt's models:
 # `dashboard.daily_trips` (trips and revenue per day and service, from `fact_trips`) and `dashboard.zone_revenue` (per
 # month, service and pickup zone with its borough, from the mart and `dim_zones`). The dashboard's queries live in one
 # place, `project.DashboardData`: the app shows what they return, and the tests compare them with pandas, as here.

@@ -45,7 +45,8 @@ from .pipeline import RunReport, Step, ingest_lake, run, transform
 
 
 def check(path: Path | str):
-    """Score a project folder against the rubric's checkable parts: :func:`zoomcamp.rubric.check`."""
+    """Score a project folder against the rubric's checkable parts: :func:`zoomcamp.rubric.check`.
+    Taught in week_7_project/03_your_project.ipynb."""
     from ..rubric import check as check_folder
 
     return check_folder(path)

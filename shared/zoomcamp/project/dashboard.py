@@ -47,7 +47,7 @@ def _dashboard_tables(engine, months: list[str]) -> dict[str, str]:
 def build_dashboard_data(*, settings: Settings | None = None, engine=None) -> dict[str, int]:
     """Step 4: (re)build the dashboard's tables ``daily_trips`` and ``zone_revenue`` from dbt's models, for the
     months the warehouse holds (locally in DuckDB's ``dashboard`` schema, on GCP in dbt's prod dataset). Returns
-    the rows per table."""
+    the rows per table. Taught in week_7_project/02_reference_project.ipynb."""
     settings = settings or get_settings()
     engine = engine or engine_for(settings)
     months = warehouse_months(settings, engine)
@@ -70,7 +70,8 @@ MONTH = re.compile(r"^\d{4}-\d{2}$")
 class DashboardData:
     """The dashboard's queries, in one place: the Streamlit app shows what these return, and its tests compare them
     with an independent computation. Reads the tables of :func:`build_dashboard_data` (read-only): DuckDB locally,
-    BigQuery with ``backend = "gcp"``; the SQL is the same on both."""
+    BigQuery with ``backend = "gcp"``; the SQL is the same on both.
+    Taught in week_7_project/02_reference_project.ipynb."""
 
     def __init__(self, settings: Settings | None = None, engine=None):
         self.settings = settings or get_settings()

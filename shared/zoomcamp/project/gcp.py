@@ -20,7 +20,8 @@ from .config import (
 
 
 def plan(settings: Settings | None = None) -> pd.DataFrame:
-    """Where each step reads and writes with these settings (local or GCP), without running anything."""
+    """Where each step reads and writes with these settings (local or GCP), without running anything.
+    Taught in week_7_project/03_your_project.ipynb (and used in 02)."""
     from ..lake import DEFAULT_BUCKET
 
     settings = settings or get_settings()
@@ -56,7 +57,7 @@ def check_gcp(settings: Settings | None = None) -> dict:
     dbt's ``prod`` output renders from the same settings (``zoomcamp dbt env --target prod``), and dbt-bigquery is
     installed. Credentials are Application Default Credentials (``gcloud auth application-default login``), checked
     by GCP at the first call. Returns the rendered dbt output; raises :class:`ProjectError` naming the first thing to
-    fix."""
+    fix. Taught in week_7_project/03_your_project.ipynb."""
     import importlib.util
 
     from .. import dbt

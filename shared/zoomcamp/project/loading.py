@@ -33,7 +33,8 @@ class Loaded:
 def load_warehouse(months, kinds: Iterable[str] = KINDS, *, settings: Settings | None = None) -> list[Loaded]:
     """Step 2: each month of the lake into the warehouse's raw table of its type, replacing that month only:
     BigQuery's partitioned, clustered table (the emulator locally), and, locally, dbt's DuckDB copy of it (see the
-    package's description), which must hold the same rows per month. Returns the BigQuery loads."""
+    package's description), which must hold the same rows per month. Returns the BigQuery loads.
+    Taught in week_7_project/02_reference_project.ipynb."""
     from ..lake import Lake
 
     settings = settings or get_settings()

@@ -27,7 +27,8 @@ from .loading import load_warehouse
 
 def ingest_lake(months, kinds: Iterable[str] = KINDS, *, settings: Settings | None = None,
                 progress: bool = False) -> list:
-    """Step 1: each month of each type into the lake (re-running a month replaces exactly that month)."""
+    """Step 1: each month of each type into the lake (re-running a month replaces exactly that month).
+    Taught in week_7_project/02_reference_project.ipynb (built by hand first)."""
     from ..lake import Lake
 
     settings = settings or get_settings()
@@ -42,7 +43,7 @@ def transform(*, settings: Settings | None = None):
     """Step 3: week 4's dbt project on the warehouse — the ``revenue`` selector (staging, facts, the monthly zone mart
     and their tests), fully refreshed: the facts are rebuilt from the raw tables as they now are, so a month that
     was replaced upstream is replaced here too. Locally on DuckDB; with ``backend = "gcp"`` on BigQuery (target
-    ``prod``). Returns the :class:`zoomcamp.dbt.DbtRun`."""
+    ``prod``). Returns the :class:`zoomcamp.dbt.DbtRun`. Taught in week_7_project/02_reference_project.ipynb."""
     from .. import dbt
 
     settings = settings or get_settings()
@@ -96,7 +97,8 @@ class RunReport:
 def run(months=("2021-01",), kinds: Iterable[str] = KINDS, *, settings: Settings | None = None,
         progress: bool = False, announce=None) -> RunReport:
     """The whole chain for ``months``: lake -> warehouse -> dbt -> dashboard data. ``announce`` (e.g. ``print``)
-    is called with each step's line as it finishes."""
+    is called with each step's line as it finishes.
+    Taught in week_7_project/02_reference_project.ipynb (the chain wired by hand first)."""
     settings = settings or get_settings()
     months, kinds = check_months(months), check_kinds(kinds)
     if not is_local(settings):

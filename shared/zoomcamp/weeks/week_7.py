@@ -7,6 +7,9 @@ from datetime import date
 from ..homework import NotLoaded, Question
 from ..settings import Settings
 
+# Notebook 02's pipeline built by hand: its own warehouse file and dbt target (inside the project's home).
+SCRATCH = {"by_hand": "project/by-hand"}
+
 
 def reset(settings: Settings) -> list[str]:
     """The reference project's own home (``<home>/project``)."""
