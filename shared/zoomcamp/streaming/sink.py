@@ -144,6 +144,9 @@ def reset_sink(table: SinkTable, group: str, settings: Settings | None = None) -
     forget_group(group, settings)
 
 
+JOIN_SECONDS = 60  # how long a sink waits for its group to give it partitions before it counts as idle
+
+
 class _Positions(ConsumerRebalanceListener):
     """Seeks newly assigned partitions to the positions stored in PostgreSQL and remembers them (``expected``):
     a batch may only move a position from the value this consumer last saw."""
@@ -151,12 +154,15 @@ class _Positions(ConsumerRebalanceListener):
     def __init__(self, consumer: KafkaConsumer, conn, group: str):
         self.consumer, self.conn, self.group = consumer, conn, group
         self.expected: dict[TopicPartition, int | None] = {}
+        self.joined_at: float | None = None  # when the group first gave this consumer its share (maybe none)
 
     def on_partitions_revoked(self, revoked):
         for tp in revoked:
             self.expected.pop(tp, None)
 
     def on_partitions_assigned(self, assigned):
+        if self.joined_at is None:
+            self.joined_at = time.monotonic()
         self.seek(list(assigned))
 
     def seek(self, partitions: list[TopicPartition]) -> None:
@@ -190,8 +196,9 @@ def sink_to_postgres(topic: str, table: SinkTable, to_rows: Callable[[object], I
     """Consume ``topic`` as consumer group ``group`` and upsert ``to_rows(record)`` into ``table``, batch by batch.
 
     Stops after ``max_messages``; or, with ``until_caught_up``, once every assigned partition has been read to
-    its end; or after ``idle_seconds`` without a message (None: never). ``to_rows`` raises :class:`BadMessage`
-    for a message it cannot use: that message goes to ``dead_letter_topic`` (an error if there is none).
+    its end; or after ``idle_seconds`` without a message once the group has assigned it partitions (None: never).
+    ``to_rows`` raises :class:`BadMessage` for a message it cannot use: that message goes to ``dead_letter_topic``
+    (an error if there is none).
 
     ``instance``: a static group member name (Kafka's ``group.instance.id``) for a sink run as a long-lived
     process: restarted under the same name after a crash, it takes its partitions back at once, without waiting
@@ -292,7 +299,12 @@ def sink_to_postgres(topic: str, table: SinkTable, to_rows: Callable[[object], I
                     ends = consumer.end_offsets(assigned)
                     if all(consumer.position(tp) >= ends[tp] for tp in assigned):
                         break
-                if idle_seconds is not None and time.monotonic() - last_message > idle_seconds:
+                # The idle clock starts once the group has handed out partitions: joining can take longer than
+                # idle_seconds on a busy machine (a rebalance waits for the other members), and a consumer that
+                # stopped before it was assigned anything would read nothing.
+                joined = positions.joined_at
+                waited = time.monotonic() - (max(last_message, joined) if joined else started)
+                if idle_seconds is not None and waited > (idle_seconds if joined else max(idle_seconds, JOIN_SECONDS)):
                     break
                 continue
             last_message = time.monotonic()
