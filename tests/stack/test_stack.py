@@ -194,6 +194,7 @@ def test_the_password_is_this_homes_own_and_the_old_default_is_refused(settings)
         assert other.returncode != 0 and "password authentication failed" in other.stderr, other.stderr
 
 
+@pytest.mark.stack  # starts a PostgreSQL server of its own
 def test_a_cluster_made_with_the_old_password_gets_the_homes_own_at_its_next_start(settings, scratch_home):
     old = Postgres(settings.replace(home=scratch_home, postgres_password="root"))  # as every cluster was made
     try:
