@@ -137,7 +137,7 @@ def _psql_over_the_socket(server: Postgres, port, *, as_user: str | None = None)
                           capture_output=True, text=True)
 
 
-@pytest.mark.stack
+@pytest.mark.stack  # the session's running PostgreSQL
 def test_the_socket_is_closed_to_other_users_and_asks_everyone_for_the_password():
     server = stack.get("postgres")
     port = server.status().details["port"]
@@ -176,7 +176,7 @@ def test_a_cluster_made_with_local_trust_is_closed_at_its_next_start(settings, t
     assert not server._close_local_trust()  # once is enough
 
 
-@pytest.mark.stack
+@pytest.mark.stack  # the session's running PostgreSQL
 def test_the_password_is_this_homes_own_and_the_old_default_is_refused(settings):
     server = stack.get("postgres")
     env = stack.env()
@@ -194,6 +194,7 @@ def test_the_password_is_this_homes_own_and_the_old_default_is_refused(settings)
         assert other.returncode != 0 and "password authentication failed" in other.stderr, other.stderr
 
 
+@pytest.mark.stack  # starts a PostgreSQL server of its own
 def test_a_cluster_made_with_the_old_password_gets_the_homes_own_at_its_next_start(settings, scratch_home):
     old = Postgres(settings.replace(home=scratch_home, postgres_password="root"))  # as every cluster was made
     try:
