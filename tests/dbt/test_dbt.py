@@ -326,6 +326,7 @@ def test_reset_week_4_drops_the_models_raw_tables_and_dbt_files(settings):
 
     from zoomcamp import course, db, orchestration
 
+    dbt.duckdb_path(settings).parent.mkdir(parents=True, exist_ok=True)  # also when run on its own (-k)
     for schema in (dbt.SCHEMA, dbt.RAW_SCHEMA):
         db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"', settings=settings)
         db.execute(f'CREATE TABLE IF NOT EXISTS "{schema}".left_over (i int)', settings=settings)
