@@ -34,13 +34,13 @@ import pyarrow.csv as pacsv
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
+from . import db
 from .datasets.blocks import Block, checked_csv_blocks, parquet_blocks, typed_csv_blocks
 from .datasets.files import sha256
 from .datasets.reading import BadFile, header_names, kind_of
 from .datasets.schemas import postgres_ddl
 from .errors import CourseError
-from .settings import Settings, get_settings
-from .stack.postgres import Postgres
+from .settings import Settings
 
 MODES = ("replace", "append")
 LOADS_TABLE = "zoomcamp_loads"
@@ -187,7 +187,8 @@ def to_postgres(path: str | Path, table: str, *, kind: str | None = None, mode: 
     started = time.perf_counter()
     result = LoadResult(table, 0, megabytes=path.stat().st_size / 1e6)
 
-    conn = psycopg2.connect(dsn or Postgres(settings or get_settings()).url())
+    # No dsn: the stack's server, or one line saying to start it (not psycopg2's "port None").
+    conn = psycopg2.connect(dsn or db.url(settings, driver="postgresql"))
     try:
         with conn, conn.cursor() as cur:  # the shared bookkeeping table, made once even by loads running at once
             cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (LOADS_TABLE,))

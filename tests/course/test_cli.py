@@ -176,7 +176,18 @@ def test_doctor_fails_without_postgresql(tmp_path):
     assert result.returncode == 1 and "FAIL" in result.stdout
 
 
-@pytest.mark.stack  # the file is read once PostgreSQL answers (without it: a traceback, port None)
+def test_ingest_without_the_stack_says_to_start_it_in_one_line(tmp_path):
+    """A home whose stack never started (a student's first `zoomcamp ingest`): one line, exit 2 (not psycopg2's
+    traceback about "port None")."""
+    from zoomcamp import datasets
+
+    trips = datasets.trip_file("yellow", "2021-01")  # the session's sample: a file the loader accepts
+    result = run("ingest", "postgres", str(trips), "--table", "t", ZOOMCAMP_HOME=str(tmp_path / "home"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: PostgreSQL is not running") and "zoomcamp stack up" in result.stderr
+
+
+@pytest.mark.stack  # the file is read once PostgreSQL answers
 def test_ingest_refuses_a_file_that_is_not_parquet_a_folder_and_a_bad_table_name_in_one_line(tmp_path):
     fake = tmp_path / "yellow_tripdata_2021-01.parquet"
     fake.write_text("<html>not found</html>")  # what a failed download often leaves
