@@ -121,8 +121,8 @@ print(f"{whole.name}: {whole.stat().st_size:,} bytes")
 
 
 # %% [markdown]
-# Now interrupt it. A wrapper around the chunks stops after three of them, the way a dropped connection or a closed
-# laptop does; the `.part` file keeps what arrived.
+# Now interrupt it. A wrapper around the chunks stops half-way (small chunks, so even a small sample file has
+# several), the way a dropped connection or a closed laptop does; the `.part` file keeps what arrived.
 
 # %%
 def interrupt_after(chunks, n):
@@ -135,9 +135,9 @@ def interrupt_after(chunks, n):
 whole_sha = sha256(whole)
 whole.unlink()
 part = whole.with_name(whole.name + ".part")
-chunks, total = fetch_chunks(url)
+chunks, total = fetch_chunks(url, chunk_size=4 * 1024)
 try:
-    save(interrupt_after(chunks, 3), part, total)
+    save(interrupt_after(chunks, max(1, total // (4 * 1024) // 2)), part, total)
 except ConnectionError as error:
     print("interrupted:", error)
 kept = part.stat().st_size
