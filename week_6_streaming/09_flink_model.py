@@ -27,7 +27,7 @@ print(f"{len(rides):,} rides in topic flink-rides; PyFlink {flink.FLINK_VERSION}
 # %% [markdown]
 # ## A mini-cluster in this kernel
 #
-# `flink.table_env()` creates a `TableEnvironment`. With no cluster named, PyFlink starts a **mini-cluster**: a
+# [`flink.table_env()`](../shared/zoomcamp/streaming/flink.py) creates a `TableEnvironment`. With no cluster named, PyFlink starts a **mini-cluster**: a
 # JobManager and a TaskManager inside one JVM that this Python process talks to (py4j). The course's connector jars
 # (Kafka, JDBC, the PostgreSQL driver — `make setup` resolved them from Maven Central) go to every job through
 # `pipeline.jars`. A *source* is a table declared with a connector; here Kafka's topic of JSON rides, read up to its

@@ -10,7 +10,7 @@
 #   cluster (`--jobmanager`).
 #
 # **What you need running:** PostgreSQL and Kafka (the next cell starts them). The job runs in Flink's environment
-# as a process of its own (`flink.run_job` starts `.venv-flink/bin/python zone_windows.py ...`).
+# as a process of its own ([`flink.run_job`](../shared/zoomcamp/streaming/flink.py) starts `.venv-flink/bin/python zone_windows.py ...`).
 
 # %%
 import pandas as pd

@@ -85,7 +85,8 @@ def run_job(topic: str, table: str, window_minutes: int = 15, bounded: bool = Tr
             jobmanager: str = "", detach: bool = False, parallelism: int = 1, timeout: float = 600.0,
             extra: list[str] | None = None) -> JobRun:
     """Run ``week_6_streaming/flink/zone_windows.py`` in Flink's environment (a local mini-cluster, or submitted to
-    ``jobmanager`` = ``host:port`` of a standalone cluster) and wait for it; a failure raises its one-line error."""
+    ``jobmanager`` = ``host:port`` of a standalone cluster) and wait for it; a failure raises its one-line error.
+    Taught in week_6_streaming/11_flink_upsert_sink.ipynb."""
     command = [str(python()), str(project_root() / JOB), "--topic", topic, "--table", table,
                "--window-minutes", str(window_minutes), "--parallelism", str(parallelism),
                *(["--bounded"] if bounded else []),
@@ -110,7 +111,8 @@ def run_job(topic: str, table: str, window_minutes: int = 15, bounded: bool = Tr
 # --- notebooks: a mini-cluster inside the kernel (zoomcamp-flink) -------------------------------------------------
 def table_env(parallelism: int = 1, settings: Settings | None = None, **options: str):
     """A streaming TableEnvironment on a local mini-cluster (in this process's JVM), with the course's connectors;
-    ``options`` are more Flink settings (``"table.exec.source.idle-timeout": "5 s"``)."""
+    ``options`` are more Flink settings (``"table.exec.source.idle-timeout": "5 s"``). Taught in
+    week_6_streaming/09_flink_model.ipynb."""
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
     env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
@@ -125,7 +127,8 @@ def table_env(parallelism: int = 1, settings: Settings | None = None, **options:
 def ride_source(env, name: str, topic: str, watermark: str = "1 MINUTE", bounded: bool = True,
                 settings: Settings | None = None) -> None:
     """``CREATE TABLE name``: the JSON rides of ``topic`` (zone, pickup, amount) with ``event_time`` and a watermark
-    ``watermark`` behind the largest pickup seen, emitted at every ride (deterministic, for lessons)."""
+    ``watermark`` behind the largest pickup seen, emitted at every ride (deterministic, for lessons). Taught in
+    week_6_streaming/09_flink_model.ipynb and 10_flink_event_time.ipynb."""
     from .broker import bootstrap_servers
 
     env.execute_sql(f"DROP TEMPORARY TABLE IF EXISTS {name}")
