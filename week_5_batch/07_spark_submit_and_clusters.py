@@ -46,7 +46,7 @@ print(zspark.REVENUE_JOB.read_text())
 # - **the output is replaced** (`mode("overwrite")`): running the job twice for a month gives the same files.
 #
 # `spark-submit` starts a new driver process for the script, with its own JVM, and is how every Spark deployment runs a
-# job (Dataproc, EMR and Kubernetes wrap it). `zspark.submit` calls pyspark's `bin/spark-submit` with this machine's
+# job (Dataproc, EMR and Kubernetes wrap it). [`zspark.submit`](../shared/zoomcamp/spark/submit.py) calls pyspark's `bin/spark-submit` with this machine's
 # settings (this Python for the driver and the executors, the loopback address) and keeps the log under
 # `<home>/spark/logs/`. The command line for this month, in local mode:
 
@@ -67,7 +67,7 @@ print("spark-submit --master local[2] week_5_batch/jobs/revenue_report.py \\\n  
 #
 # A full Spark download starts them with `sbin/start-master.sh` and `sbin/start-worker.sh spark://host:7077`; the pip
 # `pyspark` does not ship those scripts, but it ships the classes they run, and `bin/spark-class` starts a class with
-# Spark's classpath. `zspark.Cluster` does that (one master, one worker with 1 core and 1 GB, on 127.0.0.1), and stops
+# Spark's classpath. [`zspark.Cluster`](../shared/zoomcamp/stack/spark.py) does that (one master, one worker with 1 core and 1 GB, on 127.0.0.1), and stops
 # them at the end of a `with` block:
 
 # %%

@@ -75,7 +75,7 @@ orchestration.plot_dag(shape);
 # e.g. `2021-02-01`) that names the month it processes — the data interval `[2021-02-01, 2021-03-01)`, run after it
 # ends. `catchup=False`: when the DAG is switched on, Airflow does not create runs for every month since 2021 at once;
 # past months are run on purpose, as a **backfill** (`airflow backfill create --dag-id spark_revenue_report
-# --from-date 2021-01-01 --to-date 2021-02-28`, or here `orchestration.run_dag`).
+# --from-date 2021-01-01 --to-date 2021-02-28`, or here [`orchestration.run_dag`](../shared/zoomcamp/orchestration.py)).
 #
 # Backfill January and February: two runs of the same code with two logical dates.
 

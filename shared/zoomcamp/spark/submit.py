@@ -30,7 +30,7 @@ def submit(script: str | Path, args: Iterable[str] = (), *, master: str | None =
            timeout: float = 900) -> Submitted:
     """Run a PySpark script with ``spark-submit`` (a new driver process) on ``master`` (``settings.spark_master``
     unless given); raises :class:`SparkError` with the end of its log when it fails. The full log is kept in
-    ``<home>/spark/logs/``."""
+    ``<home>/spark/logs/``. Taught in week_5_batch/07_spark_submit_and_clusters.ipynb."""
     settings = settings or get_settings()
     check_java()
     script = Path(script).resolve()  # where the user typed it; spark-submit is given the absolute path

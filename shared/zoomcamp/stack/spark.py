@@ -33,7 +33,8 @@ class Cluster(Service):
     """A Spark standalone cluster on 127.0.0.1: one master (the cluster manager) and one worker (which starts the
     executors of submitted applications), each a JVM started with pyspark's ``bin/spark-class``. (A full Spark
     download has ``sbin/start-master.sh`` and ``sbin/start-worker.sh``, which wrap the same classes; the pip pyspark
-    ships neither.) On demand (see the module): start it when a lesson needs it, or as a context manager::
+    ships neither.) Taught in week_5_batch/07_spark_submit_and_clusters.ipynb. On demand (see the module): start it
+    when a lesson needs it, or as a context manager::
 
         with Cluster() as cluster:
             submit(script, master=cluster.url)
