@@ -99,8 +99,10 @@ def test_failures_by_query_and_by_schedule(settings):
 @pytest.mark.stack  # a server process
 def test_zoomcamp_api_serve(settings):
     port = free_port()
+    # A terminal's Ctrl-C: SIGINT as the default action (an xdist worker ignores SIGINT, and its children inherit that).
     server = subprocess.Popen([ZOOMCAMP, "api", "serve", "--port", str(port), "--faults", "500:2"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for _ in range(300):
             try:

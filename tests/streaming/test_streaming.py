@@ -246,20 +246,26 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_consumer_goes_on
 def test_a_zombie_consumer_is_fenced_off(rides):
     """After a rebalance the old owner of a partition may still finish a batch. The stored position is no longer the
     one it started from, so its batch is rolled back and it goes on from where the new owner got to."""
-    topic, group = "reliability-zombie", "reliability-zombie"
-    streaming.recreate_topic(topic, partitions=1)
-    streaming.reset_sink(streaming.RIDES, group)
-    streaming.replay(rides.head(1000), topic)
+    for attempt in range(3):
+        topic, group = "reliability-zombie", f"reliability-zombie-{attempt}"
+        streaming.recreate_topic(topic, partitions=1)
+        streaming.reset_sink(streaming.RIDES, group)
+        streaming.replay(rides.head(1000), topic)
 
-    def another_consumer_took_over(result):
-        if result.batches == 1:  # as if another member had processed up to offset 500 meanwhile
-            db.execute("UPDATE stream_offsets SET next_offset = 500 WHERE consumer_group = :g", {"g": group})
+        def another_consumer_took_over(result, group=group):
+            if result.batches == 1:  # as if another member had processed up to offset 500 meanwhile
+                db.execute("UPDATE stream_offsets SET next_offset = 500 WHERE consumer_group = :g", {"g": group})
 
-    result = streaming.sink_to_postgres(topic, streaming.RIDES, streaming.ride_rows, group=group, batch_size=100,
-                                        on_batch=another_consumer_took_over)
-    offsets = db.query("SELECT kafka_offset FROM rides_stream ORDER BY 1")["kafka_offset"].tolist()
-    assert result.fenced == 1 and offsets == list(range(100)) + list(range(500, 1000))  # nothing of 100..499
-    assert streaming.stored_offsets(group)["next_offset"].tolist() == [1000]
+        result = streaming.sink_to_postgres(topic, streaming.RIDES, streaming.ride_rows, group=group, batch_size=100,
+                                            on_batch=another_consumer_took_over)
+        offsets = db.query("SELECT kafka_offset FROM rides_stream ORDER BY 1")["kafka_offset"].tolist()
+        assert offsets == list(range(100)) + list(range(500, 1000))  # nothing of 100..499, whatever happened
+        assert streaming.stored_offsets(group)["next_offset"].tolist() == [1000]
+        # A real rebalance right after the first batch (a consumer's second join, on a busy machine) re-seeks to
+        # the stored 500 before the zombie batch is written: right, but then nothing was fenced; try again.
+        if result.fenced == 1:
+            return
+    pytest.fail(f"no batch was fenced in 3 attempts (last: {result})")
 
 
 def test_a_second_sink_run_reads_nothing_twice(rides):
