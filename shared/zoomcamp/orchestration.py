@@ -201,15 +201,49 @@ def standalone(port: int = 8080, settings: Settings | None = None) -> int:
     return subprocess.call([str(Path(bin_dir) / "airflow"), "standalone"], env=env)
 
 
+def template_db(version: str) -> Path:
+    """Where a new metadata DB of Airflow ``version`` is kept once made: beside that Airflow, in this virtualenv."""
+    return Path(sys.prefix) / "share" / "zoomcamp" / f"airflow-{version}.db"
+
+
+def _copy_db(source: Path, target: Path) -> None:
+    """SQLite's own backup: the DB is in WAL mode, where a copy of the file alone could miss pages."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(source)) as origin, closing(sqlite3.connect(target)) as copy:
+        origin.backup(copy)
+
+
 def _ensure_db() -> None:
-    """Create the metadata DB on first use, or migrate it after an Airflow upgrade (parsing a DAG needs it too)."""
+    """Create the metadata DB on first use, or migrate it after an Airflow upgrade (parsing a DAG needs it too).
+
+    Creating one costs seconds of CPU, so the first new DB of each Airflow version is saved as a template and every
+    later new home (a test's, a notebook's) gets a copy of it."""
+    import fcntl
+
     from airflow import __version__
     from airflow.utils import db
 
-    stamp = Path(os.environ["AIRFLOW_HOME"]) / "initialised-by"
-    if not stamp.is_file() or stamp.read_text() != __version__:
+    home = Path(os.environ["AIRFLOW_HOME"])
+    stamp, database = home / "initialised-by", home / "airflow.db"
+    if stamp.is_file() and stamp.read_text() == __version__:
+        return
+    template = template_db(__version__)
+    if stamp.is_file() or database.is_file():  # an older Airflow's DB: migrate it in place
         db.initdb()
-        stamp.write_text(__version__)
+    else:
+        template.parent.mkdir(parents=True, exist_ok=True)
+        with open(template.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one process makes the template, the others wait and copy it
+            if not template.is_file():
+                db.initdb()
+                partial = template.with_suffix(".partial")
+                _copy_db(database, partial)
+                os.replace(partial, template)
+            else:
+                _copy_db(template, database)
+    stamp.write_text(__version__)
 
 
 def _describe(dag_id: str) -> int:
@@ -251,6 +285,9 @@ def _child(dag_id: str, logical_dates: list[str], folder: str = "") -> int:
 
 
 if __name__ == "__main__":
+    # jsonschema (imported by Airflow's configuration) builds a Lark grammar for its "iri" format when this package is
+    # installed: over a second of CPU in every child, for a format no course DAG's params use.
+    sys.modules["rfc3987_syntax"] = None
     # The parent passes everything on the command line: `--describe DAG` or `--folder PATH|"" DAG DATE...`.
     if sys.argv[1] == "--describe":
         sys.exit(_describe(sys.argv[2]))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import ast
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -87,6 +89,12 @@ def test_a_failing_dag_run_says_which_task_and_where_the_log_is(tmp_path, airflo
     with pytest.raises(orchestration.DagRunFailed, match=r"2021-01-01: broken\)") as failure:
         orchestration.run_dag("always_fails", ["2021-01-01"], folder=tmp_path, airflow_home=airflow_home)
     assert "the data is wrong" in str(failure.value)  # the end of the log is in the message
+    # The new home's metadata DB is (a copy of) the one template of this Airflow version, at the same migration.
+    version = (airflow_home / "initialised-by").read_text()
+    revision = "SELECT version_num FROM alembic_version"
+    with closing(sqlite3.connect(orchestration.template_db(version))) as template, \
+            closing(sqlite3.connect(airflow_home / "airflow.db")) as home:
+        assert template.execute(revision).fetchall() == home.execute(revision).fetchall() != []
 
 
 def test_unknown_dag():
