@@ -1,0 +1,84 @@
+"""The app's tables (SQLAlchemy models): registrations, the accounts made from them, and what students hand in.
+
+Every table is made and changed by the Alembic migrations in ``migrations/versions/``; ``alembic check`` (and
+``test_the_migrations_build_exactly_the_models``) says whether these models and the migrations agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    # Named constraints: the same names on SQLite and PostgreSQL, so migrations can refer to them.
+    metadata = sa.MetaData(naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    })
+
+
+class Registration(Base):
+    __tablename__ = "registrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    email: Mapped[str] = mapped_column(sa.String(254))  # as typed (trimmed)
+    email_normalized: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    country: Mapped[str] = mapped_column(sa.String(2), index=True)
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    experience: Mapped[str] = mapped_column(sa.String(20), index=True)
+    role: Mapped[str] = mapped_column(sa.String(30))
+    cloud: Mapped[str] = mapped_column(sa.String(10))
+    # Added by migration 0002: registrations from before it have none.
+    heard_from: Mapped[str | None] = mapped_column(sa.String(20))
+    cohort: Mapped[str] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class InstructorSession(Base):
+    """A logged-in instructor (migration 0003): the cookie's session id, hashed; logout deletes the row."""
+    __tablename__ = "instructor_sessions"
+
+    id_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class Student(Base):
+    """The account a registration makes (migration 0004). No password until the student sets one through a
+    one-time link (shown after registering, or issued by an instructor)."""
+    __tablename__ = "students"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(sa.ForeignKey("registrations.id", ondelete="CASCADE"), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(200))
+    # Shown on the leaderboard instead of the name when set.
+    alias: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class StudentSession(Base):
+    """A logged-in student: the cookie's session id, hashed; logging out (or a new password) deletes the row."""
+    __tablename__ = "student_sessions"
+
+    id_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class StudentToken(Base):
+    """A secret given to a student, kept hashed: ``link`` = a one-time set-password link, ``api`` = an API token
+    (revocable from the account page)."""
+    __tablename__ = "student_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(8))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
