@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from zoomcamp.settings import Settings
 
-from . import account_pages, forms
+from . import account_pages, forms, homework_pages, instructor_pages
 from .config import PASSWORD_HINT, Config, RegistrationError
 from .security import (
     PROXY_HEADER,
@@ -40,6 +40,14 @@ from .web import HERE, BadForm, Web, csv_cell
 PER_PAGE = 50
 # The most a request's line and headers may take (h11's limit; uvicorn's httptools parser has none).
 MAX_HEADER_BYTES = 32 * 1024
+
+
+def course_answers(week: int) -> dict:
+    """A week's right answers: the course's homework code on the data the course settings point to (the
+    deterministic sample data the course loads by default, or the month a real-data cohort loaded)."""
+    from zoomcamp.homework import expected_answers
+
+    return expected_answers(week)
 
 
 def create_app(config: Config, *, proxy_secret: str | None = None,
@@ -211,6 +219,8 @@ def create_app(config: Config, *, proxy_secret: str | None = None,
                        f"week: {url}", link=("/instructor", "Back"))
 
     app.include_router(account_pages.routes(web, login_limit))
+    app.include_router(homework_pages.routes(web))
+    app.include_router(instructor_pages.routes(web, expected_answers or course_answers))
 
     # Health -----------------------------------------------------------------------------------------------
     @app.get("/health")

@@ -82,3 +82,37 @@ class StudentToken(Base):
     kind: Mapped[str] = mapped_column(sa.String(8))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class Homework(Base):
+    """A week's homework opened for a cohort (migration 0005). The questions (id, kind) are the course's for that
+    week (``zoomcamp.weeks.week_N.QUESTIONS``); the right answers are computed and stored when it is scored."""
+    __tablename__ = "homeworks"
+    __table_args__ = (sa.UniqueConstraint("cohort", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort: Mapped[str] = mapped_column(sa.String(40))
+    week: Mapped[int] = mapped_column()
+    deadline: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    questions: Mapped[list] = mapped_column(sa.JSON)
+    expected: Mapped[dict | None] = mapped_column(sa.JSON)
+    scored_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class HomeworkSubmission(Base):
+    """A student's answers to one homework: one row each (a new submission before the deadline replaces it)."""
+    __tablename__ = "homework_submissions"
+    __table_args__ = (sa.UniqueConstraint("homework_id", "student_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    homework_id: Mapped[int] = mapped_column(sa.ForeignKey("homeworks.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    answers: Mapped[dict] = mapped_column(sa.JSON)
+    links: Mapped[list] = mapped_column(sa.JSON)
+    time_spent: Mapped[float | None] = mapped_column(sa.Float)  # hours
+    comments: Mapped[str | None] = mapped_column(sa.String(2000))
+    submitted_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    # Set by scoring: right answers, and those plus the learning-in-public points.
+    correct: Mapped[int | None] = mapped_column()
+    score: Mapped[int | None] = mapped_column()

@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, Ope
 from .accounts import Accounts
 from .config import RegistrationError
 from .forms import Submission
+from .homework import Homeworks
 from .models import Base, InstructorSession, Registration, Student  # noqa: F401  (Base: for migrations and tests)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -109,6 +110,7 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.accounts = Accounts(self.engine)
+        self.homework = Homeworks(self.engine)
 
     # Schema ----------------------------------------------------------------------------------------------
     def migrate(self, revision: str = "head") -> None:

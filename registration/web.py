@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from . import forms
 from .config import Config
-from .security import CSRF_COOKIE, CSRF_FIELD, STUDENT_COOKIE, Signer
+from .security import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, STUDENT_COOKIE, Signer
 from .store import Store
 
 HERE = Path(__file__).parent
@@ -158,6 +158,13 @@ class Web:
         is still open on the server; None for anything else (never an error)."""
         sid = self.signer.session_id("", request.cookies.get(STUDENT_COOKIE), purpose="student")
         return None if sid is None else await run_in_threadpool(self.store.accounts.session_owner, sid)
+
+    async def instructor(self, request: Request) -> bool:
+        """An instructor is logged in: a signed cookie whose session is still open on the server."""
+        if not self.config.password_hash:
+            return False
+        sid = self.signer.session_id(self.config.password_hash, request.cookies.get(SESSION_COOKIE))
+        return sid is not None and await run_in_threadpool(self.store.session_open, sid)
 
     @staticmethod
     def checked_search(q: str) -> str | None:

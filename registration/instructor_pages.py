@@ -1,0 +1,126 @@
+"""The instructor's homework pages: open a week's homework for a cohort, move its deadline, score (and re-score)
+it, download its submissions as CSV (``/instructor/homework...``; every page behind the instructor login)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from zoomcamp.errors import CourseError
+
+from .homework import Closed
+from .web import BadForm, Web, csv_cell
+
+BACK = ("/instructor/homework", "Back to the homework")
+SUBMISSION_COLUMNS = ("reference", "name", "email", "submitted_at", "answers", "links", "time_spent", "comments",
+                      "correct", "score")
+
+
+def parse_deadline(text: str) -> datetime | None:
+    """A deadline typed as YYYY-MM-DDTHH:MM (the browser's datetime-local), read as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def routes(web: Web, expected_answers: Callable[[int], dict]) -> APIRouter:
+    router = APIRouter()
+    homeworks = web.store.homework
+
+    async def instructor_form(request):
+        """The form of a valid post by a logged-in instructor, or the answer to give instead."""
+        try:
+            form = await web.posted_form(request)
+        except BadForm as exc:
+            return None, web.message(request, exc.status, "Not done", exc.message, link=BACK)
+        if not await web.instructor(request):
+            return None, RedirectResponse("/instructor", status_code=303)
+        return form, None
+
+    def listing(request, status=200, error=None):
+        from zoomcamp.homework import weeks_with_homework
+
+        return web.page(request, "instructor_homework.html", status, homeworks=homeworks.of_cohort(),
+                        weeks=weeks_with_homework(), error=error, now=datetime.now(UTC))
+
+    @router.get("/instructor/homework")
+    async def homework_list(request: Request):
+        if not await web.instructor(request):
+            return RedirectResponse("/instructor", status_code=303)
+        return await run_in_threadpool(listing, request)
+
+    @router.post("/instructor/homework")
+    async def open_homework(request: Request):
+        form, answer = await instructor_form(request)
+        if form is None:
+            return answer
+        cohort, deadline = form.get("cohort", ""), parse_deadline(form.get("deadline", ""))
+        try:
+            week = int(form.get("week", ""))
+        except ValueError:
+            week = 0
+        if cohort not in web.config.cohorts or deadline is None:
+            return await run_in_threadpool(listing, request, 400, "Choose a cohort, a week and a deadline.")
+        try:
+            made = await run_in_threadpool(homeworks.open, cohort, week, deadline)
+        except CourseError as exc:
+            return await run_in_threadpool(listing, request, 400, str(exc))
+        if made is None:
+            return await run_in_threadpool(listing, request, 409, f"Cohort {cohort} has week {week}'s homework "
+                                           "already: change its deadline instead.")
+        return RedirectResponse("/instructor/homework", status_code=303)
+
+    @router.post("/instructor/homework/{homework_id}/deadline")
+    async def move_deadline(request: Request, homework_id: int):
+        form, answer = await instructor_form(request)
+        if form is None:
+            return answer
+        deadline = parse_deadline(form.get("deadline", ""))
+        if deadline is None or not await run_in_threadpool(homeworks.set_deadline, homework_id, deadline):
+            return web.message(request, 400, "Deadline not moved", "Give a date and time; a scored homework keeps "
+                               "its deadline.", link=BACK)
+        return RedirectResponse("/instructor/homework", status_code=303)
+
+    @router.post("/instructor/homework/{homework_id}/score")
+    async def score(request: Request, homework_id: int):
+        form, answer = await instructor_form(request)
+        if form is None:
+            return answer
+        homework = await run_in_threadpool(homeworks.get, homework_id)
+        if homework is None:
+            return web.message(request, 404, "No such homework", "There is no homework with that number.", link=BACK)
+        try:
+            expected = await run_in_threadpool(expected_answers, homework.week)
+            scored = await run_in_threadpool(homeworks.score, homework_id, expected)
+        except Closed:
+            return web.message(request, 409, "Not scored", "The deadline has not passed yet.", link=BACK)
+        except CourseError as exc:  # e.g. NotLoaded: the data the right answers come from is not loaded
+            return web.message(request, 409, "Not scored", f"The right answers could not be computed: {exc}",
+                               link=BACK)
+        return web.message(request, 200, "Scored", f"Week {homework.week}, cohort {homework.cohort}: {scored} "
+                           "submissions scored.", link=BACK)
+
+    @router.get("/instructor/homework/{homework_id}/export.csv")
+    async def export(request: Request, homework_id: int):
+        if not await web.instructor(request):
+            return RedirectResponse("/instructor", status_code=303)
+        rows = await run_in_threadpool(homeworks.submissions, homework_id)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(SUBMISSION_COLUMNS)
+        for sub in rows:
+            values = {**sub._mapping, "answers": json.dumps(sub.answers), "links": " ".join(sub.links)}
+            writer.writerow([csv_cell(values[column]) for column in SUBMISSION_COLUMNS])
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="homework-{homework_id}.csv"', "Cache-Control": "no-store"})
+
+    return router
