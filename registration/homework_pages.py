@@ -1,5 +1,6 @@
 """The student's homework pages: the cohort's homework, a week's form until its deadline, and after scoring the
-answers, the right ones, the score and the statistics (``/homework...``)."""
+answers, the right ones, the score and the statistics (``/homework...``); and the cohort's leaderboard
+(``/leaderboard``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from zoomcamp.homework import FORMAT_HINTS
 
 from . import plots
 from .homework import LINK_POINTS_CAP, Closed, parse_submission
+from .leaderboard import standings
 from .web import BadForm, Web
 
 BACK = ("/homework", "Back to your homework")
@@ -86,5 +88,13 @@ def routes(web: Web) -> APIRouter:
             return web.message(request, 409, "Not submitted", "The deadline has passed: submissions are closed.",
                                link=(f"/homework/{homework.id}", "Back to the homework"))
         return await run_in_threadpool(show, request, student, homework, 200, None, None, True)
+
+    @router.get("/leaderboard")
+    async def leaderboard(request: Request):
+        student = await web.student(request)
+        if student is None:
+            return RedirectResponse("/account", status_code=303)
+        board = await run_in_threadpool(standings, web.store.engine, student.cohort)
+        return web.page(request, "leaderboard.html", board=board, cohort=student.cohort, me=student.id)
 
     return router
