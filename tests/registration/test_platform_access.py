@@ -1,0 +1,185 @@
+"""Who may read and change what, for EVERY route of the app: anonymous, student A, student B (same cohort) and the
+instructor each call each route; the test fails when the app has a route this table does not cover.
+
+Besides the status of each call: nothing A handed in shows in a response to anyone but A and the instructor; no
+right answer shows before the homework is scored; B's calls change nothing of A's; after the deadline nobody
+hands anything in. On SQLite, and on the session's PostgreSQL (marked ``stack``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from platform_support import instructor, platform_app, post_form, student
+from registration_support import VALID, postgres_url, token
+
+ACTORS = ("anonymous", "A", "B", "instructor")
+SECRET = "alpha-secret-answer"  # A's answer to q3: for A's and the instructor's eyes only
+RIGHT = "right-answer-marker"  # the right answer to q3: for nobody's eyes before scoring
+ANSWERS = {"q1": 12345, "q2": "2021-01-15", "q3": RIGHT, "q4": 987, "q5": 1.5}
+
+
+@dataclass
+class Call:
+    method: str
+    route: str  # the route's path as the app declares it
+    path: str  # the path called
+    expect: dict[str, int]  # actor -> status
+    form: dict | None = None
+    json: dict | None = None
+    page: str = "/account"  # where the CSRF token comes from
+    headers: dict = field(default_factory=dict)
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ACTORS, status)
+
+
+def only(who: str | tuple, status: int, others: int) -> dict[str, int]:
+    who = (who,) if isinstance(who, str) else who
+    return {actor: status if actor in who else others for actor in ACTORS}
+
+
+def calls(hw: int, a_token_id: int, deadline: str) -> list[Call]:
+    students = ("A", "B")
+    return [
+        Call("GET", "/", "/", everyone(200)),
+        Call("POST", "/register", "/register", everyone(201), form={**VALID}),
+        Call("GET", "/health", "/health", everyone(200)),
+        Call("GET", "/account", "/account", everyone(200)),
+        Call("POST", "/account/login", "/account/login", everyone(401),
+             form={"email": "a@example.com", "password": "not the password"}),
+        Call("GET", "/account/password", "/account/password?link=" + "x" * 43, everyone(404)),
+        Call("POST", "/account/password", "/account/password", everyone(404),
+             form={"link": "x" * 43, "password": "p" * 12, "password2": "p" * 12}),
+        Call("POST", "/account/tokens", "/account/tokens", only(students, 201, 303)),
+        # A's token: B cannot revoke it (404), nor anyone not logged in as a student (303); A's own call is last.
+        Call("POST", "/account/tokens/{token_id}/revoke", f"/account/tokens/{a_token_id}/revoke",
+             {"anonymous": 303, "A": 303, "B": 404, "instructor": 303}),
+        Call("POST", "/account/alias", "/account/alias", only(students, 303, 303), form={"alias": ""}),
+        Call("GET", "/homework", "/homework", only(students, 200, 303)),
+        Call("GET", "/homework/{homework_id}", f"/homework/{hw}", only(students, 200, 303)),
+        Call("POST", "/homework/{homework_id}", f"/homework/{hw}", only(students, 200, 303),
+             form={"q1": "1", "comments": "from whoever posts"}, page=f"/homework/{hw}"),
+        Call("GET", "/leaderboard", "/leaderboard", only(students, 200, 303)),
+        Call("GET", "/instructor", "/instructor", everyone(200)),  # the login page, or the instructor's page
+        Call("POST", "/instructor/login", "/instructor/login", everyone(401), form={"password": "wrong password"},
+             page="/instructor"),
+        Call("GET", "/instructor/export.csv", "/instructor/export.csv", only("instructor", 200, 303)),
+        Call("POST", "/instructor/password-link", "/instructor/password-link", only("instructor", 404, 303),
+             form={"reference": "ZC-NOBODY"}, page="/instructor"),
+        Call("GET", "/instructor/homework", "/instructor/homework", only("instructor", 200, 303)),
+        Call("POST", "/instructor/homework", "/instructor/homework", only("instructor", 409, 303),
+             form={"cohort": "2026", "week": "1", "deadline": deadline}, page="/instructor"),
+        Call("POST", "/instructor/homework/{homework_id}/deadline", f"/instructor/homework/{hw}/deadline",
+             only("instructor", 303, 303), form={"deadline": deadline}, page="/instructor"),
+        Call("POST", "/instructor/homework/{homework_id}/score", f"/instructor/homework/{hw}/score",
+             only("instructor", 409, 303), page="/instructor"),  # 409: not before the deadline
+        Call("GET", "/instructor/homework/{homework_id}/export.csv", f"/instructor/homework/{hw}/export.csv",
+             only("instructor", 200, 303)),
+        Call("GET", "/api/health", "/api/health", everyone(200)),
+        Call("GET", "/api/openapi.json", "/api/openapi.json", everyone(200)),
+        Call("GET", "/api/scores", "/api/scores", only(students, 200, 401)),
+        Call("POST", "/api/homework/{week}/submission", "/api/homework/1/submission", only(students, 201, 401),
+             json={"answers": {"q1": 2}, "comments": "from whoever posts"}),
+        Call("GET", "/api/homework/{week}/submission", "/api/homework/1/submission", only(students, 200, 401)),
+        Call("GET", "/api/homework/{week}/statistics", "/api/homework/1/statistics", only(students, 409, 401)),
+        Call("GET", "/api/leaderboard", "/api/leaderboard", only(students, 200, 401)),
+        # Last: logging out (each actor's own session only).
+        Call("POST", "/account/logout", "/account/logout", everyone(303)),
+        Call("POST", "/instructor/logout", "/instructor/logout", everyone(303), page="/instructor"),
+    ]
+
+
+def do(client: TestClient, call: Call, api_token: str | None, actor: str):
+    if call.path.startswith("/api/"):  # the API: the actor's token, never cookies
+        headers = {"Authorization": f"Bearer {api_token}"} if api_token else {}
+        return TestClient(client.app).request(call.method, call.path, json=call.json, headers=headers)
+    if call.method == "GET":
+        return client.get(call.path, follow_redirects=False)
+    form = dict(call.form or {})
+    if call.route == "/register":
+        form["email"] = f"new-{actor}@example.com"
+        return client.post("/register", data={**form, "csrf_token": token(client.get("/").text)})
+    return post_form(client, call.path, page=call.page, **form)
+
+
+def walk(app) -> None:
+    a, b = student(app, "Ada", "a@example.com"), student(app, "Bob", "b@example.com")
+    boss = instructor(app)
+    store = app.state.store
+    soon = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    post_form(boss, "/instructor/homework", page="/instructor/homework", cohort="2026", week="1", deadline=soon)
+    hw = store.homework.find("2026", 1).id
+    tokens = {}
+    for name, s in (("A", a), ("B", b)):
+        made = post_form(s.client, "/account/tokens")
+        tokens[name] = made.text.split('id="new-token">')[1].split("<")[0]
+    post_form(a.client, "/account/tokens")  # a second token of A's: the one the revocation row aims at
+    a_token_id = store.accounts.api_tokens(1)[0][0]
+    post_form(a.client, f"/homework/{hw}", page=f"/homework/{hw}", q1="12345", q3=SECRET, comments=SECRET)
+    clients = {"anonymous": TestClient(app), "A": a.client, "B": b.client, "instructor": boss}
+
+    table = calls(hw, a_token_id, soon)
+    declared = {(m, r.path) for r in app.routes if isinstance(r, APIRoute) for m in r.methods - {"HEAD"}}
+    assert declared == {(c.method, c.route) for c in table}, "a route is missing from (or extra in) the table"
+
+    revoked = False
+    order = ("anonymous", "B", "instructor", "A")  # A last: A's own token revocation and logout come after B's tries
+    for call in table:
+        for actor in order:
+            a_before = store.homework.submission(hw, 1)
+            got = do(clients[actor], call, tokens.get(actor), actor)
+            assert got.status_code == call.expect[actor], (call.method, call.path, actor, got.status_code, got.text[:300])
+            text = got.text
+            assert RIGHT not in text, (call.path, actor)  # never before scoring
+            if actor not in ("A", "instructor"):
+                assert SECRET not in text, (call.path, actor)
+            # Nobody else's call changed A's submission (or A's tokens, below).
+            a_after = store.homework.submission(hw, 1)
+            if actor != "A":
+                assert (a_after.answers, a_after.submitted_at) == (a_before.answers, a_before.submitted_at)
+            assert store.accounts.token_owner(tokens["A"]) is not None, (call.path, actor)
+            revoked = revoked or (actor == "A" and call.route == "/account/tokens/{token_id}/revoke")
+            assert (a_token_id in [t for t, _ in store.accounts.api_tokens(1)]) != revoked, (call.path, actor)
+    assert a_token_id not in [t for t, _ in store.accounts.api_tokens(1)]  # A could revoke A's own token
+
+    # After the deadline nobody hands anything in, through either door; scoring then shows the right answers.
+    a2, b2 = student_again(app, a), student_again(app, b)
+    post_form(a2.client, f"/homework/{hw}", page=f"/homework/{hw}", q3=SECRET)  # the walk replaced A's answers
+    store.homework.set_deadline(hw, datetime.now(UTC) - timedelta(seconds=1))
+    before = store.homework.submission(hw, 2)
+    late = post_form(b2.client, f"/homework/{hw}", page="/account", q1="999")
+    assert late.status_code == 409 and store.homework.submission(hw, 2).answers == before.answers
+    late_api = TestClient(app).post("/api/homework/1/submission", json={"answers": {"q1": 999}},
+                                    headers={"Authorization": f"Bearer {tokens['B']}"})
+    assert late_api.status_code == 409 and store.homework.submission(hw, 2).submitted_at == before.submitted_at
+    assert RIGHT not in b2.client.get(f"/homework/{hw}").text  # closed, not scored: still no right answers
+    store.homework.score(hw, ANSWERS)
+    seen_by_b = b2.client.get(f"/homework/{hw}").text
+    assert RIGHT in seen_by_b and SECRET not in seen_by_b  # B sees the right answers, never A's
+    assert SECRET in a2.client.get(f"/homework/{hw}").text
+    stats = TestClient(app).get("/api/homework/1/statistics", headers={"Authorization": f"Bearer {tokens['B']}"})
+    assert stats.status_code == 200 and SECRET not in stats.text
+    store.close()
+
+
+def student_again(app, s):
+    """Log the student in again (the walk logged everyone out)."""
+    from platform_support import log_in
+
+    s.client = TestClient(app)
+    assert log_in(s).status_code == 303
+    return s
+
+
+def test_every_route_on_sqlite(tmp_path):
+    walk(platform_app(tmp_path, expected_answers=lambda week: ANSWERS))
+
+
+@pytest.mark.stack
+def test_every_route_on_postgres(tmp_path):
+    walk(platform_app(tmp_path, database_url=postgres_url("platform_access"), expected_answers=lambda week: ANSWERS))
