@@ -1,5 +1,6 @@
 """The platform's JSON API (``/api/...``): a student's own scores and submissions, handing in homework (what
-``zoomcamp homework submit N`` calls), a scored homework's statistics, the cohort's leaderboard, a health check,
+``zoomcamp homework submit N`` calls), a scored homework's statistics, the student's project, the cohort's
+leaderboard, a health check,
 and the OpenAPI schema of exactly these routes (``/api/openapi.json``).
 
 Authentication is the API token from the account page, as ``Authorization: Bearer zc_...``; cookies count for
@@ -132,6 +133,23 @@ def routes(web: Web) -> APIRouter:
         if homework.state() != "scored":
             raise HTTPException(409, f"week {week} is not scored yet")
         return {"week": week, **await run_in_threadpool(homeworks.statistics, homework.id)}
+
+    @router.get("/project")
+    async def project(request: Request, account: Account = Depends(student)) -> dict[str, Any]:
+        """Your project: what you handed in, the reviews you owe, and once scored your score and certificate."""
+        projects = web.store.projects
+        info = await run_in_threadpool(projects.of_cohort, account.cohort)
+        if info is None:
+            raise HTTPException(404, f"cohort {account.cohort} has no project")
+        own = await run_in_threadpool(projects.submission_of, info.id, account.id)
+        owed = await run_in_threadpool(projects.reviews_by, info.id, account.id)
+        scored = info.state() == "scored" and own is not None
+        return {"state": info.state(), "deadline": info.deadline.isoformat(),
+                "review_deadline": info.review_deadline.isoformat(),
+                "repo_url": own.repo_url if own else None, "commit": own.commit if own else None,
+                "reviews_to_write": len(owed), "reviews_written": sum(r.reviewed_at is not None for r in owed),
+                "score": own.score if scored else None, "passed": own.passed if scored else None,
+                "certificate": f"{request.base_url}certificate/{own.certificate}" if scored and own.passed else None}
 
     @router.get("/leaderboard")
     async def leaderboard(account: Account = Depends(student)) -> dict[str, Any]:

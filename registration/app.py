@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from zoomcamp.settings import Settings
 
-from . import account_pages, api, forms, homework_pages, instructor_pages
+from . import account_pages, api, forms, homework_pages, instructor_pages, project_pages
 from .config import PASSWORD_HINT, Config, RegistrationError
 from .security import (
     PROXY_HEADER,
@@ -220,6 +220,7 @@ def create_app(config: Config, *, proxy_secret: str | None = None,
 
     app.include_router(account_pages.routes(web, login_limit))
     app.include_router(homework_pages.routes(web))
+    app.include_router(project_pages.routes(web))
     app.include_router(api.routes(web))
     app.include_router(instructor_pages.routes(web, expected_answers or course_answers))
 

@@ -1,5 +1,7 @@
-"""The instructor's homework pages: open a week's homework for a cohort, move its deadline, score (and re-score)
-it, download its submissions as CSV (``/instructor/homework...``; every page behind the instructor login)."""
+"""The instructor's homework and project pages: open a week's homework for a cohort, move its deadline, score
+(and re-score) it, download its submissions as CSV (``/instructor/homework...``); open a cohort's project, assign
+its peer reviewers, score it, download its projects as CSV (``/instructor/projects...``). Every page is behind the
+instructor login."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from .homework import Closed
 from .web import BadForm, Web, csv_cell
 
 BACK = ("/instructor/homework", "Back to the homework")
+PROJECT_COLUMNS = ("reference", "name", "email", "repo_url", "commit", "submitted_at", "score", "passed",
+                   "reviews_done")
 SUBMISSION_COLUMNS = ("reference", "name", "email", "submitted_at", "answers", "links", "time_spent", "comments",
                       "correct", "score")
 
@@ -122,5 +126,85 @@ def routes(web: Web, expected_answers: Callable[[int], dict]) -> APIRouter:
             writer.writerow([csv_cell(values[column]) for column in SUBMISSION_COLUMNS])
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="homework-{homework_id}.csv"', "Cache-Control": "no-store"})
+
+    # Projects ---------------------------------------------------------------------------------------------
+    projects = web.store.projects
+    projects_back = ("/instructor/projects", "Back to the projects")
+
+    def project_listing(request, status=200, error=None):
+        return web.page(request, "instructor_projects.html", status, projects=projects.every(), error=error,
+                        now=datetime.now(UTC))
+
+    @router.get("/instructor/projects")
+    async def project_list(request: Request):
+        if not await web.instructor(request):
+            return RedirectResponse("/instructor", status_code=303)
+        return await run_in_threadpool(project_listing, request)
+
+    @router.post("/instructor/projects")
+    async def open_project(request: Request):
+        form, answer = await instructor_form(request)
+        if form is None:
+            return answer
+        cohort = form.get("cohort", "")
+        deadline, review_deadline = parse_deadline(form.get("deadline", "")), parse_deadline(
+            form.get("review_deadline", ""))
+        if cohort not in web.config.cohorts or deadline is None or review_deadline is None or (
+                review_deadline <= deadline):
+            return await run_in_threadpool(project_listing, request, 400, "Choose a cohort, a deadline and a later "
+                                           "review deadline.")
+        if await run_in_threadpool(projects.open, cohort, deadline, review_deadline) is None:
+            return await run_in_threadpool(project_listing, request, 409, f"Cohort {cohort} has a project already.")
+        return RedirectResponse("/instructor/projects", status_code=303)
+
+    @router.post("/instructor/projects/{project_id}/deadlines")
+    async def move_project_deadlines(request: Request, project_id: int):
+        form, answer = await instructor_form(request)
+        if form is None:
+            return answer
+        deadline, review_deadline = parse_deadline(form.get("deadline", "")), parse_deadline(
+            form.get("review_deadline", ""))
+        if (deadline is None and review_deadline is None) or not await run_in_threadpool(
+                projects.set_deadlines, project_id, deadline, review_deadline):
+            return web.message(request, 400, "Deadlines not moved", "Give a date and time; a scored project keeps "
+                               "its deadlines.", link=projects_back)
+        return RedirectResponse("/instructor/projects", status_code=303)
+
+    @router.post("/instructor/projects/{project_id}/assign")
+    async def assign(request: Request, project_id: int):
+        form, answer = await instructor_form(request)
+        if form is None:
+            return answer
+        try:
+            count = await run_in_threadpool(projects.assign, project_id)
+        except Closed:
+            return web.message(request, 409, "Reviewers not assigned", "Reviewers are assigned once, after the "
+                               "project's deadline.", link=projects_back)
+        return web.message(request, 200, "Reviewers assigned", f"{count} reviews to write.", link=projects_back)
+
+    @router.post("/instructor/projects/{project_id}/score")
+    async def score_project(request: Request, project_id: int):
+        form, answer = await instructor_form(request)
+        if form is None:
+            return answer
+        try:
+            passed = await run_in_threadpool(projects.score, project_id)
+        except Closed:
+            return web.message(request, 409, "Not scored", "Projects are scored after the review deadline.",
+                               link=projects_back)
+        return web.message(request, 200, "Scored", f"{passed} projects passed.", link=projects_back)
+
+    @router.get("/instructor/projects/{project_id}/export.csv")
+    async def export_projects(request: Request, project_id: int):
+        if not await web.instructor(request):
+            return RedirectResponse("/instructor", status_code=303)
+        rows = await run_in_threadpool(projects.submissions, project_id)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(PROJECT_COLUMNS)
+        for row in rows:
+            writer.writerow([csv_cell(row._mapping[column]) for column in PROJECT_COLUMNS])
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="projects-{project_id}.csv"', "Cache-Control": "no-store"})
 
     return router

@@ -116,3 +116,46 @@ class HomeworkSubmission(Base):
     # Set by scoring: right answers, and those plus the learning-in-public points.
     correct: Mapped[int | None] = mapped_column()
     score: Mapped[int | None] = mapped_column()
+
+
+class Project(Base):
+    """A cohort's capstone project (migration 0006): hand-in deadline, then peer review until the review deadline."""
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    deadline: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    review_deadline: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    assigned_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    scored_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class ProjectSubmission(Base):
+    """A student's project: a repository and the commit to review; its score and certificate once scored."""
+    __tablename__ = "project_submissions"
+    __table_args__ = (sa.UniqueConstraint("project_id", "student_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    repo_url: Mapped[str] = mapped_column(sa.String(300))
+    commit: Mapped[str] = mapped_column(sa.String(40))
+    submitted_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    score: Mapped[float | None] = mapped_column(sa.Float)  # the median of its reviews' totals
+    passed: Mapped[bool | None] = mapped_column()
+    # A random code: /certificate/<code> shows (and so verifies) the certificate.
+    certificate: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+
+
+class ProjectReview(Base):
+    """A peer's review of a project with the course's rubric (criterion -> points); empty until handed in."""
+    __tablename__ = "project_reviews"
+    __table_args__ = (sa.UniqueConstraint("submission_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("project_submissions.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    scores: Mapped[dict | None] = mapped_column(sa.JSON)
+    comment: Mapped[str | None] = mapped_column(sa.String(2000))
+    reviewed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

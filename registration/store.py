@@ -22,6 +22,7 @@ from .config import RegistrationError
 from .forms import Submission
 from .homework import Homeworks
 from .models import Base, InstructorSession, Registration, Student  # noqa: F401  (Base: for migrations and tests)
+from .projects import Projects
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # A reference people can read out: no 0/O, 1/I/L. 10 characters = about 49 bits, not guessable.
@@ -111,6 +112,7 @@ class Store:
         self.engine = make_engine(url)
         self.accounts = Accounts(self.engine)
         self.homework = Homeworks(self.engine)
+        self.projects = Projects(self.engine)
 
     # Schema ----------------------------------------------------------------------------------------------
     def migrate(self, revision: str = "head") -> None:

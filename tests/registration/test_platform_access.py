@@ -43,7 +43,7 @@ def only(who: str | tuple, status: int, others: int) -> dict[str, int]:
     return {actor: status if actor in who else others for actor in ACTORS}
 
 
-def calls(hw: int, a_token_id: int, deadline: str) -> list[Call]:
+def calls(hw: int, project: int, a_token_id: int, deadline: str, later: str) -> list[Call]:
     students = ("A", "B")
     return [
         Call("GET", "/", "/", everyone(200)),
@@ -80,6 +80,26 @@ def calls(hw: int, a_token_id: int, deadline: str) -> list[Call]:
              only("instructor", 409, 303), page="/instructor"),  # 409: not before the deadline
         Call("GET", "/instructor/homework/{homework_id}/export.csv", f"/instructor/homework/{hw}/export.csv",
              only("instructor", 200, 303)),
+        Call("GET", "/project", "/project", only(students, 200, 303)),
+        Call("POST", "/project", "/project", only(students, 200, 303),
+             form={"repo_url": "https://github.com/whoever/p", "commit": "abcdef1"}),
+        Call("GET", "/project/reviews/{review_id}", "/project/reviews/999", only(students, 404, 303)),
+        Call("POST", "/project/reviews/{review_id}", "/project/reviews/999", only(students, 404, 303),
+             form={"c0": "0"}),
+        Call("GET", "/certificate/{code}", "/certificate/" + "A" * 24, everyone(404)),
+        Call("GET", "/certificate/{code}.pdf", "/certificate/" + "A" * 24 + ".pdf", everyone(404)),
+        Call("GET", "/instructor/projects", "/instructor/projects", only("instructor", 200, 303)),
+        Call("POST", "/instructor/projects", "/instructor/projects", only("instructor", 409, 303),
+             form={"cohort": "2026", "deadline": deadline, "review_deadline": later}, page="/instructor"),
+        Call("POST", "/instructor/projects/{project_id}/deadlines", f"/instructor/projects/{project}/deadlines",
+             only("instructor", 303, 303), form={"deadline": deadline}, page="/instructor"),
+        Call("POST", "/instructor/projects/{project_id}/assign", f"/instructor/projects/{project}/assign",
+             only("instructor", 409, 303), page="/instructor"),  # 409: not before the deadline
+        Call("POST", "/instructor/projects/{project_id}/score", f"/instructor/projects/{project}/score",
+             only("instructor", 409, 303), page="/instructor"),
+        Call("GET", "/instructor/projects/{project_id}/export.csv", f"/instructor/projects/{project}/export.csv",
+             only("instructor", 200, 303)),
+        Call("GET", "/api/project", "/api/project", only(students, 200, 401)),
         Call("GET", "/api/health", "/api/health", everyone(200)),
         Call("GET", "/api/openapi.json", "/api/openapi.json", everyone(200)),
         Call("GET", "/api/scores", "/api/scores", only(students, 200, 401)),
@@ -114,6 +134,11 @@ def walk(app) -> None:
     soon = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
     post_form(boss, "/instructor/homework", page="/instructor/homework", cohort="2026", week="1", deadline=soon)
     hw = store.homework.find("2026", 1).id
+    later = (datetime.now(UTC) + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M")
+    post_form(boss, "/instructor/projects", page="/instructor/projects", cohort="2026", deadline=soon,
+              review_deadline=later)
+    project = store.projects.of_cohort("2026").id
+    post_form(a.client, "/project", repo_url=f"https://github.com/{SECRET}/p", commit="abcdef1")
     tokens = {}
     for name, s in (("A", a), ("B", b)):
         made = post_form(s.client, "/account/tokens")
@@ -123,7 +148,7 @@ def walk(app) -> None:
     post_form(a.client, f"/homework/{hw}", page=f"/homework/{hw}", q1="12345", q3=SECRET, comments=SECRET)
     clients = {"anonymous": TestClient(app), "A": a.client, "B": b.client, "instructor": boss}
 
-    table = calls(hw, a_token_id, soon)
+    table = calls(hw, project, a_token_id, soon, later)
     declared = {(m, r.path) for r in app.routes if isinstance(r, APIRoute) for m in r.methods - {"HEAD"}}
     assert declared == {(c.method, c.route) for c in table}, "a route is missing from (or extra in) the table"
 
@@ -132,6 +157,7 @@ def walk(app) -> None:
     for call in table:
         for actor in order:
             a_before = store.homework.submission(hw, 1)
+            a_project = store.projects.submission_of(project, 1)
             got = do(clients[actor], call, tokens.get(actor), actor)
             assert got.status_code == call.expect[actor], (call.path, actor, got.status_code, got.text[:300])
             text = got.text
@@ -142,6 +168,7 @@ def walk(app) -> None:
             a_after = store.homework.submission(hw, 1)
             if actor != "A":
                 assert (a_after.answers, a_after.submitted_at) == (a_before.answers, a_before.submitted_at)
+                assert store.projects.submission_of(project, 1) == a_project, (call.path, actor)
             assert store.accounts.token_owner(tokens["A"]) is not None, (call.path, actor)
             revoked = revoked or (actor == "A" and call.route == "/account/tokens/{token_id}/revoke")
             assert (a_token_id in [t for t, _ in store.accounts.api_tokens(1)]) != revoked, (call.path, actor)
@@ -150,6 +177,7 @@ def walk(app) -> None:
     # After the deadline nobody hands anything in, through either door; scoring then shows the right answers.
     a2, b2 = student_again(app, a), student_again(app, b)
     post_form(a2.client, f"/homework/{hw}", page=f"/homework/{hw}", q3=SECRET)  # the walk replaced A's answers
+    post_form(a2.client, "/project", repo_url=f"https://github.com/{SECRET}/p", commit="abcdef1")  # and project
     store.homework.set_deadline(hw, datetime.now(UTC) - timedelta(seconds=1))
     before = store.homework.submission(hw, 2)
     late = post_form(b2.client, f"/homework/{hw}", page="/account", q1="999")
@@ -164,6 +192,19 @@ def walk(app) -> None:
     assert SECRET in a2.client.get(f"/homework/{hw}").text
     stats = TestClient(app).get("/api/homework/1/statistics", headers={"Authorization": f"Bearer {tokens['B']}"})
     assert stats.status_code == 200 and SECRET not in stats.text
+
+    # Peer review: B reviews A's project (and A B's); neither can read or change the other's review.
+    store.projects.set_deadlines(project, deadline=datetime.now(UTC) - timedelta(seconds=1))
+    assert store.projects.assign(project) == 2
+    [a_review], [b_review] = store.projects.reviews_by(project, 1), store.projects.reviews_by(project, 2)
+    assert SECRET in b2.client.get(f"/project/reviews/{b_review.id}").text  # B reviews A's project: sees it
+    assert b2.client.get(f"/project/reviews/{a_review.id}").status_code == 404  # A's review of B: not B's
+    top = {f"c{i}": "0" for i in range(7)}
+    assert post_form(b2.client, f"/project/reviews/{a_review.id}", **top).status_code == 404
+    assert post_form(a2.client, f"/project/reviews/{a_review.id}", **top, comment="by A").status_code == 303
+    assert post_form(b2.client, f"/project/reviews/{a_review.id}", **top, comment="by B").status_code == 404
+    assert store.projects.review(a_review.id, 1).comment == "by A"
+    assert "by A" not in b2.client.get("/project").text  # B sees reviews of B's project only once scored
     store.close()
 
 

@@ -71,10 +71,10 @@ def mine_deadline(app, homework_id: int) -> str:
 def test_the_openapi_schema_covers_the_api_routes_only_and_health_needs_no_token(tmp_path):
     app = platform_app(tmp_path)
     client = TestClient(app)
-    assert client.get("/api/health").json() == {"status": "ok", "database": "ok", "schema": "0005"}
+    assert client.get("/api/health").json() == {"status": "ok", "database": "ok", "schema": "0006"}
     schema = client.get("/api/openapi.json").json()
     assert set(schema["paths"]) == {"/api/health", "/api/scores", "/api/homework/{week}/submission",
-                                    "/api/homework/{week}/statistics", "/api/leaderboard"}
+                                    "/api/homework/{week}/statistics", "/api/project", "/api/leaderboard"}
     assert "answers" in schema["paths"]["/api/homework/{week}/submission"]["post"]["requestBody"]["content"][
         "application/json"]["schema"]["properties"]
     for hidden in ("/openapi.json", "/docs", "/redoc"):
