@@ -1,6 +1,7 @@
 """The instructor's homework and project pages: open a week's homework for a cohort, move its deadline, score
 (and re-score) it, download its submissions as CSV (``/instructor/homework...``); open a cohort's project, assign
-its peer reviewers, score it, download its projects as CSV (``/instructor/projects...``). Every page is behind the
+its peer reviewers, score it, download its projects as CSV (``/instructor/projects...``); the cohorts' numbers,
+a search over students with their points, each cohort's leaderboard (page or CSV). Every page is behind the
 instructor login."""
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from starlette.concurrency import run_in_threadpool
 
 from zoomcamp.errors import CourseError
 
+from . import overview
 from .homework import Closed
+from .leaderboard import standings
 from .web import BadForm, Web, csv_cell
 
 BACK = ("/instructor/homework", "Back to the homework")
+LEADERBOARD_COLUMNS = ("rank", "name", "homework", "project", "total")
 PROJECT_COLUMNS = ("reference", "name", "email", "repo_url", "commit", "submitted_at", "score", "passed",
                    "reviews_done")
 SUBMISSION_COLUMNS = ("reference", "name", "email", "submitted_at", "answers", "links", "time_spent", "comments",
@@ -126,6 +130,39 @@ def routes(web: Web, expected_answers: Callable[[int], dict]) -> APIRouter:
             writer.writerow([csv_cell(values[column]) for column in SUBMISSION_COLUMNS])
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="homework-{homework_id}.csv"', "Cache-Control": "no-store"})
+
+    # Cohorts, students, leaderboards --------------------------------------------------------------------
+    @router.get("/instructor/cohorts")
+    async def cohort_overview(request: Request):
+        if not await web.instructor(request):
+            return RedirectResponse("/instructor", status_code=303)
+        rows = await run_in_threadpool(overview.cohorts, web.store.engine, web.config.cohorts)
+        return web.page(request, "instructor_cohorts.html", cohorts=rows)
+
+    @router.get("/instructor/students")
+    async def student_search(request: Request, q: str = ""):
+        if not await web.instructor(request):
+            return RedirectResponse("/instructor", status_code=303)
+        if (q := web.checked_search(q)) is None:
+            return web.message(request, 400, "Search not run", "The search text holds a NUL character; remove it.",
+                               link=("/instructor/students", "Back"))
+        rows = await run_in_threadpool(overview.find_students, web.store.engine, q)
+        return web.page(request, "instructor_students.html", rows=rows, q=q)
+
+    @router.get("/instructor/leaderboard")
+    async def cohort_leaderboard(request: Request, cohort: str = "", format: str = "html"):
+        if not await web.instructor(request):
+            return RedirectResponse("/instructor", status_code=303)
+        board = await run_in_threadpool(standings, web.store.engine, cohort[:40])
+        if format == "csv":
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(LEADERBOARD_COLUMNS)
+            for row in board:
+                writer.writerow([csv_cell(row[column]) for column in LEADERBOARD_COLUMNS])
+            return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+                "Content-Disposition": 'attachment; filename="leaderboard.csv"', "Cache-Control": "no-store"})
+        return web.page(request, "leaderboard.html", board=board, cohort=cohort, me=None)
 
     # Projects ---------------------------------------------------------------------------------------------
     projects = web.store.projects
