@@ -63,11 +63,11 @@ def routes(web: Web) -> APIRouter:
         return web.page(request, "homework_list.html", student=student, rows=rows)
 
     @router.get("/homework/{homework_id}")
-    async def homework_page(request: Request, homework_id: int):
+    async def homework_page(request: Request, homework_id: int, saved: int = 0):
         student, homework = await own_homework(request, homework_id)
         if student is None:
             return homework
-        return await run_in_threadpool(show, request, student, homework)
+        return await run_in_threadpool(show, request, student, homework, 200, None, None, bool(saved))
 
     @router.post("/homework/{homework_id}")
     async def submit(request: Request, homework_id: int):
@@ -87,7 +87,8 @@ def routes(web: Web) -> APIRouter:
         except Closed:
             return web.message(request, 409, "Not submitted", "The deadline has passed: submissions are closed.",
                                link=(f"/homework/{homework.id}", "Back to the homework"))
-        return await run_in_threadpool(show, request, student, homework, 200, None, None, True)
+        # Post/redirect/get: reloading the page shows it again rather than sending the answers twice.
+        return RedirectResponse(f"/homework/{homework.id}?saved=1", status_code=303)
 
     @router.get("/leaderboard")
     async def leaderboard(request: Request):

@@ -37,12 +37,12 @@ def routes(web: Web) -> APIRouter:
         return student, (None if student else RedirectResponse("/account", status_code=303))
 
     @router.get("/project")
-    async def project_page(request: Request):
+    async def project_page(request: Request, saved: int = 0):
         student, answer = await logged_in(request)
         if student is None:
             return answer
         project = await run_in_threadpool(projects.of_cohort, student.cohort)
-        return await run_in_threadpool(show, request, student, project)
+        return await run_in_threadpool(show, request, student, project, 200, None, None, bool(saved))
 
     @router.post("/project")
     async def hand_in(request: Request):
@@ -63,7 +63,7 @@ def routes(web: Web) -> APIRouter:
             await run_in_threadpool(projects.submit, project.id, student.id, *given)
         except Closed:
             return web.message(request, 409, "Not handed in", "The project's deadline has passed.", link=BACK)
-        return await run_in_threadpool(show, request, student, project, 200, None, None, True)
+        return RedirectResponse("/project?saved=1", status_code=303)  # post/redirect/get
 
     async def own_review(request, review_id):
         student, answer = await logged_in(request)

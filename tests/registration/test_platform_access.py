@@ -19,6 +19,7 @@ from registration_support import VALID, postgres_url, token
 ACTORS = ("anonymous", "A", "B", "instructor")
 SECRET = "alpha-secret-answer"  # A's answer to q3: for A's and the instructor's eyes only
 RIGHT = "right-answer-marker"  # the right answer to q3: for nobody's eyes before scoring
+STUDENT_AREAS = ("/homework", "/project", "/leaderboard", "/account/tokens", "/account/alias")
 ANSWERS = {"q1": 12345, "q2": "2021-01-15", "q3": RIGHT, "q4": 987, "q5": 1.5}
 
 
@@ -62,7 +63,7 @@ def calls(hw: int, project: int, a_token_id: int, deadline: str, later: str) -> 
         Call("POST", "/account/alias", "/account/alias", only(students, 303, 303), form={"alias": ""}),
         Call("GET", "/homework", "/homework", only(students, 200, 303)),
         Call("GET", "/homework/{homework_id}", f"/homework/{hw}", only(students, 200, 303)),
-        Call("POST", "/homework/{homework_id}", f"/homework/{hw}", only(students, 200, 303),
+        Call("POST", "/homework/{homework_id}", f"/homework/{hw}", only(students, 303, 303),
              form={"q1": "1", "comments": "from whoever posts"}, page=f"/homework/{hw}"),
         Call("GET", "/leaderboard", "/leaderboard", only(students, 200, 303)),
         Call("GET", "/instructor", "/instructor", everyone(200)),  # the login page, or the instructor's page
@@ -81,7 +82,7 @@ def calls(hw: int, project: int, a_token_id: int, deadline: str, later: str) -> 
         Call("GET", "/instructor/homework/{homework_id}/export.csv", f"/instructor/homework/{hw}/export.csv",
              only("instructor", 200, 303)),
         Call("GET", "/project", "/project", only(students, 200, 303)),
-        Call("POST", "/project", "/project", only(students, 200, 303),
+        Call("POST", "/project", "/project", only(students, 303, 303),
              form={"repo_url": "https://github.com/whoever/p", "commit": "abcdef1"}),
         Call("GET", "/project/reviews/{review_id}", "/project/reviews/999", only(students, 404, 303)),
         Call("POST", "/project/reviews/{review_id}", "/project/reviews/999", only(students, 404, 303),
@@ -164,6 +165,11 @@ def walk(app) -> None:
             a_project = store.projects.submission_of(project, 1)
             got = do(clients[actor], call, tokens.get(actor), actor)
             assert got.status_code == call.expect[actor], (call.path, actor, got.status_code, got.text[:300])
+            if got.status_code == 303:  # a student's page sends others to the student login, and so on
+                if actor in ("anonymous", "instructor") and call.route.startswith(STUDENT_AREAS):
+                    assert got.headers["location"] == "/account", (call.path, actor)
+                if actor != "instructor" and call.route.startswith("/instructor/"):
+                    assert got.headers["location"] == "/instructor", (call.path, actor)
             text = got.text
             assert RIGHT not in text, (call.path, actor)  # never before scoring
             if actor not in ("A", "instructor"):
