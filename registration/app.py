@@ -1,4 +1,6 @@
-"""The registration web app (FastAPI): the form, the confirmation, the instructor page, a health check.
+"""The web app (FastAPI): the registration form, the confirmation, the instructor's registrations page, a health
+check; the platform's other routes come from their own modules (accounts, homework, projects, instructor pages,
+the API), all built here on one :class:`~registration.web.Web`.
 
 Pages are rendered on the server (Jinja2, autoescaped) and work without JavaScript; the Content-Security-Policy
 allows only the app's own script files (one: the form's time-zone list narrowed to the chosen country). Built by

@@ -3,7 +3,7 @@ nothing for the Content-Security-Policy to allow."""
 
 from __future__ import annotations
 
-WIDTH, LEFT, RIGHT = 420, 10, 10
+WIDTH, LEFT, RIGHT = 440, 10, 40  # room on the right for the 'you' label
 
 
 def box(five: dict[str, float] | None, top: float | None = None, mark: float | None = None) -> dict | None:
@@ -19,4 +19,5 @@ def box(five: dict[str, float] | None, top: float | None = None, mark: float | N
 
     return {"width": WIDTH, "min": x(five["min"]), "q1": x(five["q1"]), "median": x(five["median"]),
             "q3": x(five["q3"]), "max": x(five["max"]), "mark": None if mark is None else x(mark), "top": top,
+            "left": LEFT, "right": WIDTH - RIGHT,
             "values": five}

@@ -1,4 +1,6 @@
-"""Where registrations are kept: the SQLAlchemy model, the engine (SQLite file or PostgreSQL) and migrations.
+"""The database: the engine (SQLite file or PostgreSQL), migrations, registrations and the instructor's sessions;
+``Store.accounts``, ``.homework`` and ``.projects`` are the platform's parts on the same engine (the tables are in
+``models``).
 
 Every query goes through SQLAlchemy with bound parameters; no SQL is built from strings. The unique constraint
 on ``email_normalized`` is what makes a second registration of one address impossible, even when two arrive
