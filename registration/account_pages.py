@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from .config import RegistrationError
 from .forms import normalize_email
 from .security import SESSION_SECONDS, STUDENT_COOKIE, RateLimiter, hash_password, verify_password
-from .web import BadForm, Web
+from .web import Web
 
 ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{1,38}[A-Za-z0-9]")
 _LINK = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -53,10 +53,9 @@ def routes(web: Web, login_limit: RateLimiter) -> APIRouter:
         wait = login_limit.hit(web.client_ip(request))
         if wait:
             return web.too_many(request, wait, link=BACK)
-        try:
-            form = await web.posted_form(request)
-        except BadForm as exc:
-            return web.message(request, exc.status, "Not logged in", exc.message, link=BACK)
+        form, answer = await web.checked_post(request, "Not logged in", BACK)
+        if form is None:
+            return answer
         student = await run_in_threadpool(accounts.by_email, normalize_email(form.get("email", "")))
         own = student.password_hash if student else None
         stored = own or _decoy_hash(web.config.student_scrypt_n)
@@ -78,10 +77,9 @@ def routes(web: Web, login_limit: RateLimiter) -> APIRouter:
 
     @router.post("/account/logout")
     async def logout(request: Request):
-        try:
-            await web.posted_form(request)
-        except BadForm as exc:
-            return web.message(request, exc.status, "Not logged out", exc.message, link=BACK)
+        form, answer = await web.checked_post(request, "Not logged out", BACK)
+        if form is None:
+            return answer
         sid = web.signer.session_id("", request.cookies.get(STUDENT_COOKIE), purpose="student")
         if sid is not None:
             await run_in_threadpool(accounts.close_session, sid)  # a kept copy of the cookie opens nothing now
@@ -103,10 +101,9 @@ def routes(web: Web, login_limit: RateLimiter) -> APIRouter:
 
     @router.post("/account/password")
     async def set_password(request: Request):
-        try:
-            form = await web.posted_form(request)
-        except BadForm as exc:
-            return web.message(request, exc.status, "Password not set", exc.message, link=BACK)
+        form, answer = await web.checked_post(request, "Password not set", BACK)
+        if form is None:
+            return answer
         link, password = form.get("link", ""), form.get("password", "")
         if not _LINK.fullmatch(link) or await run_in_threadpool(accounts.link_owner, link) is None:
             return link_gone(request)
@@ -127,10 +124,9 @@ def routes(web: Web, login_limit: RateLimiter) -> APIRouter:
     # API tokens and the alias ----------------------------------------------------------------------------
     async def logged_in_form(request):
         """(student, form) of a valid post by a logged-in student; else (None, the answer to give)."""
-        try:
-            form = await web.posted_form(request)
-        except BadForm as exc:
-            return None, web.message(request, exc.status, "Not saved", exc.message, link=BACK)
+        form, answer = await web.checked_post(request, "Not saved", BACK)
+        if form is None:
+            return None, answer
         student = await web.student(request)
         if student is None:
             return None, RedirectResponse("/account", status_code=303)

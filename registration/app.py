@@ -10,15 +10,13 @@ allows only the app's own script files (one: the form's time-zone list narrowed 
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import secrets
 from collections.abc import Callable
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
@@ -37,7 +35,7 @@ from .security import (
     verify_password,
 )
 from .store import EXPORT_COLUMNS, Store, safe_url
-from .web import HERE, BadForm, Web, csv_cell
+from .web import HERE, BadForm, Web, csv_response
 
 PER_PAGE = 50
 # The most a request's line and headers may take (h11's limit; uvicorn's httptools parser has none).
@@ -192,13 +190,7 @@ def create_app(config: Config, *, proxy_secret: str | None = None,
             return message(request, 400, "Export not made", "The search text holds a NUL character; remove it.",
                            link=("/instructor", "Back"))
         rows = await run_in_threadpool(store.export_rows, q)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(EXPORT_COLUMNS)
-        for row in rows:
-            writer.writerow([csv_cell(getattr(row, column)) for column in EXPORT_COLUMNS])
-        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": 'attachment; filename="registrations.csv"', "Cache-Control": "no-store"})
+        return csv_response("registrations.csv", EXPORT_COLUMNS, (row._mapping for row in rows))
 
     @app.post("/instructor/password-link")
     async def password_link(request: Request):

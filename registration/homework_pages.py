@@ -14,7 +14,7 @@ from zoomcamp.homework import FORMAT_HINTS
 from . import plots
 from .homework import LINK_POINTS_CAP, Closed, parse_submission
 from .leaderboard import standings
-from .web import BadForm, Web
+from .web import Web
 
 BACK = ("/homework", "Back to your homework")
 
@@ -71,10 +71,9 @@ def routes(web: Web) -> APIRouter:
 
     @router.post("/homework/{homework_id}")
     async def submit(request: Request, homework_id: int):
-        try:
-            form = await web.posted_form(request)
-        except BadForm as exc:
-            return web.message(request, exc.status, "Not submitted", exc.message, link=BACK)
+        form, answer = await web.checked_post(request, "Not submitted", BACK)
+        if form is None:
+            return answer
         student, homework = await own_homework(request, homework_id)
         if student is None:
             return homework

@@ -6,14 +6,12 @@ instructor login."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from zoomcamp.errors import CourseError
@@ -21,7 +19,7 @@ from zoomcamp.errors import CourseError
 from . import overview
 from .homework import Closed
 from .leaderboard import standings
-from .web import BadForm, Web, csv_cell
+from .web import Web, csv_response
 
 BACK = ("/instructor/homework", "Back to the homework")
 LEADERBOARD_COLUMNS = ("rank", "name", "homework", "project", "total")
@@ -46,10 +44,9 @@ def routes(web: Web, expected_answers: Callable[[int], dict]) -> APIRouter:
 
     async def instructor_form(request):
         """The form of a valid post by a logged-in instructor, or the answer to give instead."""
-        try:
-            form = await web.posted_form(request)
-        except BadForm as exc:
-            return None, web.message(request, exc.status, "Not done", exc.message, link=BACK)
+        form, answer = await web.checked_post(request, "Not done", BACK)
+        if form is None:
+            return None, answer
         if not await web.instructor(request):
             return None, RedirectResponse("/instructor", status_code=303)
         return form, None
@@ -122,14 +119,8 @@ def routes(web: Web, expected_answers: Callable[[int], dict]) -> APIRouter:
         if not await web.instructor(request):
             return RedirectResponse("/instructor", status_code=303)
         rows = await run_in_threadpool(homeworks.submissions, homework_id)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(SUBMISSION_COLUMNS)
-        for sub in rows:
-            values = {**sub._mapping, "answers": json.dumps(sub.answers), "links": " ".join(sub.links)}
-            writer.writerow([csv_cell(values[column]) for column in SUBMISSION_COLUMNS])
-        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="homework-{homework_id}.csv"', "Cache-Control": "no-store"})
+        return csv_response(f"homework-{homework_id}.csv", SUBMISSION_COLUMNS, (
+            {**sub._mapping, "answers": json.dumps(sub.answers), "links": " ".join(sub.links)} for sub in rows))
 
     # Cohorts, students, leaderboards --------------------------------------------------------------------
     @router.get("/instructor/cohorts")
@@ -155,13 +146,7 @@ def routes(web: Web, expected_answers: Callable[[int], dict]) -> APIRouter:
             return RedirectResponse("/instructor", status_code=303)
         board = await run_in_threadpool(standings, web.store.engine, cohort[:40])
         if format == "csv":
-            out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow(LEADERBOARD_COLUMNS)
-            for row in board:
-                writer.writerow([csv_cell(row[column]) for column in LEADERBOARD_COLUMNS])
-            return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
-                "Content-Disposition": 'attachment; filename="leaderboard.csv"', "Cache-Control": "no-store"})
+            return csv_response("leaderboard.csv", LEADERBOARD_COLUMNS, board)
         return web.page(request, "leaderboard.html", board=board, cohort=cohort, me=None)
 
     # Projects ---------------------------------------------------------------------------------------------
@@ -236,12 +221,6 @@ def routes(web: Web, expected_answers: Callable[[int], dict]) -> APIRouter:
         if not await web.instructor(request):
             return RedirectResponse("/instructor", status_code=303)
         rows = await run_in_threadpool(projects.submissions, project_id)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(PROJECT_COLUMNS)
-        for row in rows:
-            writer.writerow([csv_cell(row._mapping[column]) for column in PROJECT_COLUMNS])
-        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="projects-{project_id}.csv"', "Cache-Control": "no-store"})
+        return csv_response(f"projects-{project_id}.csv", PROJECT_COLUMNS, (row._mapping for row in rows))
 
     return router

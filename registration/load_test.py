@@ -307,17 +307,20 @@ def main(argv: list[str] | None = None) -> int:
         if not args.database_url:
             parser.error("--homework needs --database-url (the app's database)")
         result = homework_run(args.url, args.database_url, args.homework, args.window)
-        print(f"{result.submissions} students around a deadline: {result.accepted} accepted, {result.refused_late} "
-              f"refused as late ({result.sent_after_deadline} sent after it), {result.stored} stored; "
-              f"{result.per_second:.0f} submissions/s, p95 {result.percentile(95) * 1e3:.0f} ms")
-        for error in result.errors[:10]:
-            print("  error:", error)
-        print(result.summary())
-        return 1 if result.errors else 0
+        return _report(result, f"{result.submissions} students around a deadline: {result.accepted} accepted, "
+                               f"{result.refused_late} refused as late ({result.sent_after_deadline} sent after it), "
+                               f"{result.stored} stored; {result.per_second:.0f} submissions/s, "
+                               f"p95 {result.percentile(95) * 1e3:.0f} ms")
     result = run(args.url, args.n, args.concurrency, args.same_email)
-    print(f"{result.submissions} submissions to {args.url} in {result.seconds:.2f} s: "
-          f"{result.per_second:.0f}/s, p50 {result.percentile(50) * 1e3:.0f} ms, "
-          f"p95 {result.percentile(95) * 1e3:.0f} ms; HTTP statuses {dict(sorted(result.statuses.items()))}")
+    return _report(result, f"{result.submissions} submissions to {args.url} in {result.seconds:.2f} s: "
+                           f"{result.per_second:.0f}/s, p50 {result.percentile(50) * 1e3:.0f} ms, "
+                           f"p95 {result.percentile(95) * 1e3:.0f} ms; HTTP statuses "
+                           f"{dict(sorted(result.statuses.items()))}")
+
+
+def _report(result: Result, headline: str) -> int:
+    """Print the headline, the first errors and the ``name=value`` line; the exit code (1 on any error)."""
+    print(headline)
     for error in result.errors[:10]:
         print("  error:", error)
     print(result.summary())

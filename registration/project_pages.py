@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from . import certificates
 from .homework import Closed
 from .projects import check_repository, check_review, max_total, pass_mark, rubric
-from .web import BadForm, Web
+from .web import Web
 
 BACK = ("/project", "Back to your project")
 
@@ -46,10 +46,9 @@ def routes(web: Web) -> APIRouter:
 
     @router.post("/project")
     async def hand_in(request: Request):
-        try:
-            form = await web.posted_form(request)
-        except BadForm as exc:
-            return web.message(request, exc.status, "Not handed in", exc.message, link=BACK)
+        form, answer = await web.checked_post(request, "Not handed in", BACK)
+        if form is None:
+            return answer
         student, answer = await logged_in(request)
         if student is None:
             return answer
@@ -92,10 +91,9 @@ def routes(web: Web) -> APIRouter:
 
     @router.post("/project/reviews/{review_id}")
     async def save_review(request: Request, review_id: int):
-        try:
-            form = await web.posted_form(request)
-        except BadForm as exc:
-            return web.message(request, exc.status, "Review not saved", exc.message, link=BACK)
+        form, answer = await web.checked_post(request, "Review not saved", BACK)
+        if form is None:
+            return answer
         student, review, answer = await own_review(request, review_id)
         if student is None:
             return answer

@@ -8,16 +8,19 @@ One :class:`Web` per app; the routers (``app``, ``account_pages``, ``homework_pa
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import math
 import re
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import jinja2
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from . import forms
@@ -85,6 +88,17 @@ def csv_cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def csv_response(filename: str, columns: tuple[str, ...], rows: Iterable[Mapping]) -> Response:
+    """A CSV download of ``columns`` of ``rows``, every cell through :func:`csv_cell`."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_cell(row[column]) for column in columns])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
 class Web:
     def __init__(self, config: Config, store: Store, signer: Signer):
         self.config, self.store, self.signer = config, store, signer
@@ -131,6 +145,14 @@ class Web:
             raise BadForm(403, "This form has expired or was not sent from this site. Go back, reload the page "
                                "and send it again.")
         return form
+
+    async def checked_post(self, request: Request, title: str, link: tuple[str, str]
+                           ) -> tuple[dict[str, str] | None, HTMLResponse | None]:
+        """(the posted form, None) when its CSRF token and origin are right; else (None, the page saying why)."""
+        try:
+            return await self.posted_form(request), None
+        except BadForm as exc:
+            return None, self.message(request, exc.status, title, exc.message, link=link)
 
     def too_many(self, request: Request, wait: float, link: tuple[str, str] = ("/", "Back to the form")
                  ) -> HTMLResponse:

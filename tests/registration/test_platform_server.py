@@ -1,6 +1,6 @@
 """The platform as a real server process (one per database): 500 students handing in homework in the last
 moments before a deadline (the load script's --homework run: nothing lost, nothing taken after the deadline), and
-`zoomcamp homework submit N` against it. SQLite here; PostgreSQL with the stack."""
+`zoomcamp homework submit N` against it. On SQLite and on the session's PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from registration_support import Server, artifacts, postgres_url
 from registration import load_test
 from registration.store import Store
 
+pytestmark = pytest.mark.stack  # a real server, like test_registration_server.py: in full runs, not the fast loop
+
 STUDENTS, WINDOW = 500, 3.0  # "the last minute", squeezed into 3 s: a burst, and a test of a few seconds
 
 
@@ -20,7 +22,7 @@ def fresh_figures():
     (artifacts() / "platform-load.txt").unlink(missing_ok=True)
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.stack)])
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def server(request, tmp_path_factory):
     home = tmp_path_factory.mktemp(f"platform-{request.param}")
     url = (f"sqlite:///{home / 'registration.db'}" if request.param == "sqlite"
