@@ -108,9 +108,11 @@ def routes(web: Web) -> APIRouter:
         if given is None or unknown:
             return JSONResponse({"detail": "some answers are not in the right form", "errors": errors}, 400)
         try:
-            at = await run_in_threadpool(homeworks.submit, homework.id, account.id, given)
-        except Closed:
-            raise HTTPException(409, f"the deadline ({homework.deadline.isoformat()}) has passed") from None
+            at = await run_in_threadpool(homeworks.submit, homework.id, account.id, given,
+                                         request.state.arrived_at)
+        except Closed:  # with the moment the request arrived: whoever doubts it can compare
+            return JSONResponse({"detail": f"the deadline ({homework.deadline.isoformat()}) has passed",
+                                 "arrived_at": request.state.arrived_at.isoformat()}, 409)
         return {"week": week, "submitted_at": at.isoformat(), "deadline": homework.deadline.isoformat(),
                 "answers": given.answers}
 

@@ -35,7 +35,7 @@ from .security import (
     verify_password,
 )
 from .store import EXPORT_COLUMNS, Store, safe_url
-from .web import HERE, BadForm, Web, csv_response
+from .web import HERE, ArrivalTime, BadForm, Web, csv_response
 
 PER_PAGE = 50
 # The most a request's line and headers may take (h11's limit; uvicorn's httptools parser has none).
@@ -70,6 +70,7 @@ def create_app(config: Config, *, proxy_secret: str | None = None,
     app.add_middleware(SecurityHeaders)
     if proxy_secret:
         app.add_middleware(TrustedProxy, secret=proxy_secret)
+    app.add_middleware(ArrivalTime)  # added last: the outermost, the first to see a request
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     # Helpers ----------------------------------------------------------------------------------------------

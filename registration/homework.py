@@ -187,35 +187,36 @@ class Homeworks:
             return conn.execute(sa.update(Homework).where(Homework.id == homework_id, Homework.scored_at.is_(None))
                                 .values(deadline=deadline)).rowcount == 1
 
-    def submit(self, homework_id: int, student_id: int, given: Answers) -> datetime:
-        """Store (or replace) the student's submission; its time. :class:`Closed` from the deadline on.
+    def submit(self, homework_id: int, student_id: int, given: Answers, at: datetime | None = None) -> datetime:
+        """Store (or replace) the student's submission as handed in at ``at`` (default: now; the app passes the
+        moment the request reached it, so a queue on a busy server does not make a hand-in late); that time.
+        :class:`Closed` when ``at`` is not before the deadline, or the homework is scored.
 
         The deadline is checked in the writing transaction against the time stored (an update only ``WHERE`` the
         homework is open; an insert checked right after it, rolled back if closed), so nothing stored is later
-        than the deadline; and each transaction writes first, so SQLite's writers queue for the lock instead of
-        failing on a stale read."""
+        than the deadline; each transaction writes first, so SQLite's writers queue for the lock instead of
+        failing on a stale read; and an older hand-in never replaces a newer one that was written first."""
+        at = at or datetime.now(UTC)
         values = {"answers": given.answers, "links": given.links, "time_spent": given.time_spent,
-                  "comments": given.comments}
+                  "comments": given.comments, "submitted_at": at}
+        mine = sa.and_(HomeworkSubmission.homework_id == homework_id, HomeworkSubmission.student_id == student_id)
+        still_open = sa.exists().where(Homework.id == homework_id, Homework.deadline > at,
+                                       Homework.scored_at.is_(None))
         for _ in range(3):  # two first submissions of one student at once: the second insert becomes an update
-            now = datetime.now(UTC)
-            still_open = sa.exists().where(Homework.id == homework_id, Homework.deadline > now,
-                                           Homework.scored_at.is_(None))
             try:
                 with self.engine.begin() as conn:
                     if conn.execute(sa.update(HomeworkSubmission).where(
-                            HomeworkSubmission.homework_id == homework_id,
-                            HomeworkSubmission.student_id == student_id, still_open)
-                            .values(submitted_at=now, **values)).rowcount:
-                        return now
-                    conn.execute(sa.insert(HomeworkSubmission).values(
-                        homework_id=homework_id, student_id=student_id, submitted_at=now, **values))
-                    if conn.execute(sa.select(still_open)).scalar():  # after the write: SQLite holds its lock
-                        return now
-                    raise Closed  # leaving the block rolls the insert back
-            except IntegrityError:  # the row is there (closed, or it appeared meanwhile: then update it)
-                homework = self.get(homework_id)
-                if homework is None or homework.state(now) != "open":
-                    raise Closed from None
+                            mine, HomeworkSubmission.submitted_at <= at, still_open).values(**values)).rowcount:
+                        return at
+                    if not conn.execute(sa.select(still_open)).scalar():
+                        raise Closed
+                    if conn.execute(sa.select(HomeworkSubmission.id).where(mine)).first():
+                        return at  # a newer hand-in of this student is stored already: it stands
+                    conn.execute(sa.insert(HomeworkSubmission).values(homework_id=homework_id,
+                                                                      student_id=student_id, **values))
+                    return at
+            except IntegrityError:  # the row appeared meanwhile: update it
+                continue
         raise RuntimeError("could not store the submission; try again")
 
     def submission(self, homework_id: int, student_id: int):

@@ -82,7 +82,7 @@ def routes(web: Web) -> APIRouter:
         if given is None:
             return await run_in_threadpool(show, request, student, homework, 400, form, errors)
         try:
-            await run_in_threadpool(homeworks.submit, homework.id, student.id, given)
+            await run_in_threadpool(homeworks.submit, homework.id, student.id, given, request.state.arrived_at)
         except Closed:
             return web.message(request, 409, "Not submitted", "The deadline has passed: submissions are closed.",
                                link=(f"/homework/{homework.id}", "Back to the homework"))

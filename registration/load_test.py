@@ -13,7 +13,7 @@ Exit code 1 if any request failed.
 ``--homework N``: N students of a fresh cohort (made in the app's database, each with an API token) hand in
 week 1 through the API at moments spread over the last ``--window`` seconds before a deadline, and a tenth of
 that window after it. Then the database is read: every accepted submission must be there, as sent, stored
-before the deadline; every one after it refused (409).
+before the deadline; every refused one (409) must have reached the server at or after it (the 409 says when).
 """
 
 from __future__ import annotations
@@ -158,6 +158,7 @@ class HomeworkResult(Result):
     stored: int = 0  # submissions in the database afterwards
     stored_after_deadline: int = 0
     sent_after_deadline: int = 0
+    sent_early_refused: int = 0  # sent before the deadline, reached the server after it
 
     @property
     def accepted(self) -> int:
@@ -169,7 +170,8 @@ class HomeworkResult(Result):
 
     def summary(self) -> str:
         return (f"students={self.submissions} accepted={self.accepted} refused_late={self.refused_late} "
-                f"sent_after_deadline={self.sent_after_deadline} stored={self.stored} "
+                f"sent_after_deadline={self.sent_after_deadline} sent_early_refused={self.sent_early_refused} "
+                f"stored={self.stored} "
                 f"stored_after_deadline={self.stored_after_deadline} errors={len(self.errors)} "
                 f"seconds={self.seconds:.3f} submissions_per_s={self.per_second:.1f} "
                 f"p50_ms={self.percentile(50) * 1e3:.1f} p95_ms={self.percentile(95) * 1e3:.1f} "
@@ -248,17 +250,19 @@ def homework_run(url: str, database_url: str, n: int = 500, window: float = 60.0
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 status, problem = response.status, ""
         except urllib.error.HTTPError as exc:
-            status, problem = exc.code, ("" if exc.code == 409 else f"HTTP {exc.code}")
+            status, problem = exc.code, f"HTTP {exc.code}"
+            if exc.code == 409:  # late: it must have reached the server at or after the deadline
+                arrived = datetime.fromisoformat(json.load(exc)["arrived_at"]).timestamp()
+                problem = "" if arrived >= deadline else f"refused, arrived {deadline - arrived:.3f} s early"
         except OSError as exc:
             status, problem = 0, repr(exc)
         finished = time.perf_counter()
-        if status == 409 and wall < deadline - 1.0:  # refused as late a second or more before the deadline
-            problem = f"refused at {deadline - wall:.1f} s before the deadline"
         with lock:
             result.latencies.append(finished - began)
             result.statuses[status] = result.statuses.get(status, 0) + 1
             marks["end"] = time.time()
             result.sent_after_deadline += wall >= deadline
+            result.sent_early_refused += status == 409 and wall < deadline  # the server's queue made them late
             if status == 201:
                 sent[student_id] = answers
             if problem:

@@ -15,6 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -34,6 +35,19 @@ MAX_FORM_BYTES = 16 * 1024  # the whole form is well under 2 kB
 HASH_SLOTS = 2
 HASH_WAIT_SECONDS = 10.0
 _COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{43}")  # what Signer.new_csrf_cookie makes
+
+
+class ArrivalTime:
+    """ASGI middleware noting when each request reached the app (``request.state.arrived_at``, UTC), before it
+    waits for a thread or a database lock: a hand-in counts as made then, not when a busy server gets to it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["arrived_at"] = datetime.now(UTC)
+        await self.app(scope, receive, send)
 
 
 class BadForm(Exception):

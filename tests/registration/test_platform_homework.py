@@ -139,3 +139,26 @@ def test_scoring_says_when_the_right_answers_cannot_be_computed(tmp_path):
     assert answer.status_code == 409 and "yellow_taxi_trips" in answer.text
     assert app.state.store.homework.get(homework_id).state() == "closed"
     app.state.store.close()
+
+
+def test_a_hand_in_counts_when_it_arrived_and_an_older_one_never_replaces_a_newer(tmp_path):
+    from registration.homework import Closed
+
+    app = platform_app(tmp_path, expected_answers=answers_of_week)
+    homework_id = open_week_1(app)
+    student(app, "Ada", "ada@example.com")
+    homework = app.state.store.homework
+    deadline = datetime.now(UTC) - timedelta(seconds=5)  # it passed while the server was busy
+    homework.set_deadline(homework_id, deadline)
+    questions = homework.get(homework_id).questions
+    newer, older = (parse_submission(questions, {"q1": str(n)})[0] for n in (2, 1))
+    # Arrived a second before the deadline, written now: taken, with the time it arrived.
+    assert homework.submit(homework_id, 1, newer, at=deadline - timedelta(seconds=1)) == deadline - timedelta(
+        seconds=1)
+    # One that arrived earlier still but was written after it: accepted, but the newer answers stand.
+    homework.submit(homework_id, 1, older, at=deadline - timedelta(seconds=2))
+    assert homework.submission(homework_id, 1).answers == {"q1": 2}
+    with pytest.raises(Closed):  # arrived at the deadline: late
+        homework.submit(homework_id, 1, older, at=deadline)
+    assert homework.submission(homework_id, 1).answers == {"q1": 2}
+    app.state.store.close()

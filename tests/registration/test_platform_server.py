@@ -39,7 +39,7 @@ def test_500_students_at_the_deadline_nothing_lost_nothing_late(server):
     assert result.accepted + result.refused_late == STUDENTS
     assert result.stored == result.accepted and result.stored_after_deadline == 0
     assert result.sent_after_deadline > 0 and result.refused_late >= result.sent_after_deadline  # late ones tried
-    # (Refused ones sent in the last second may be the machine's backlog; one sent earlier is an error above.)
+    # (A refused one must have reached the server at or after the deadline: an error above otherwise.)
     with open(artifacts() / "platform-load.txt", "a") as f:
         f.write(f"{server.backend} {STUDENTS} students, {WINDOW} s window: {result.summary()}\n")
 
