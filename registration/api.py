@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import HTTPException
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -52,8 +52,13 @@ class Health(BaseModel):
 bearer = HTTPBearer(auto_error=False, description="an API token from your account page")
 
 
+def no_store(response: Response) -> None:
+    """Answers are one student's own: no cache keeps them."""
+    response.headers["Cache-Control"] = "no-store"
+
+
 def routes(web: Web) -> APIRouter:
-    router = APIRouter(prefix="/api")
+    router = APIRouter(prefix="/api", dependencies=[Depends(no_store)])
     homeworks, accounts = web.store.homework, web.store.accounts
 
     async def student(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Account:

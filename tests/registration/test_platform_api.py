@@ -39,7 +39,9 @@ def test_the_api_hands_in_homework_and_reports_scores_statistics_and_the_leaderb
                     json={"answers": {"q1": "1"}, "time_spent": 1}).status_code == 201
     assert api.post("/api/homework/1/submission", content=b"{", headers={**ada_auth, "Content-Type":
                                                                          "application/json"}).status_code == 400
-    mine = api.get("/api/homework/1/submission", headers=ada_auth).json()
+    mine = api.get("/api/homework/1/submission", headers=ada_auth)
+    assert mine.headers["cache-control"] == "no-store"
+    mine = mine.json()
     assert mine["right_answers"] is None and mine["score"] is None and mine["time_spent"] == 2.5
     assert api.get("/api/homework/1/statistics", headers=ada_auth).status_code == 409  # not before scoring
 
