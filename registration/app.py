@@ -1,4 +1,6 @@
-"""The registration web app (FastAPI): the form, the confirmation, the instructor page, a health check.
+"""The web app (FastAPI): the registration form, the confirmation, the instructor's registrations page, a health
+check; the platform's other routes come from their own modules (accounts, homework, projects, instructor pages,
+the API), all built here on one :class:`~registration.web.Web`.
 
 Pages are rendered on the server (Jinja2, autoescaped) and work without JavaScript; the Content-Security-Policy
 allows only the app's own script files (one: the form's time-zone list narrowed to the chosen country). Built by
@@ -8,31 +10,21 @@ allows only the app's own script files (one: the form's time-zone list narrowed 
 
 from __future__ import annotations
 
-import asyncio
-import csv
-import io
 import math
-import re
 import secrets
-import threading
-import time
 from collections.abc import Callable
-from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode
 
-import jinja2
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from zoomcamp.settings import Settings
 
-from . import forms
+from . import account_pages, api, forms, homework_pages, instructor_pages, project_pages
 from .config import PASSWORD_HINT, Config, RegistrationError
 from .security import (
-    CSRF_COOKIE,
-    CSRF_FIELD,
     PROXY_HEADER,
     SESSION_COOKIE,
     SESSION_SECONDS,
@@ -43,127 +35,45 @@ from .security import (
     verify_password,
 )
 from .store import EXPORT_COLUMNS, Store, safe_url
+from .web import HERE, ArrivalTime, BadForm, Web, csv_response
 
-HERE = Path(__file__).parent
-MAX_FORM_BYTES = 16 * 1024  # the whole form is well under 2 kB
 PER_PAGE = 50
-# Password checks at once (scrypt: 128 MiB each) and how long a login waits for a turn before "busy" (503).
-HASH_SLOTS = 2
-HASH_WAIT_SECONDS = 10.0
 # The most a request's line and headers may take (h11's limit; uvicorn's httptools parser has none).
 MAX_HEADER_BYTES = 32 * 1024
-_COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{43}")  # what Signer.new_csrf_cookie makes
 
 
-class BadForm(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
+def course_answers(week: int) -> dict:
+    """A week's right answers: the course's homework code on the data the course settings point to (the
+    deterministic sample data the course loads by default, or the month a real-data cohort loaded)."""
+    from zoomcamp.homework import expected_answers
+
+    return expected_answers(week)
 
 
-def _templates() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.globals.update(
-        countries=forms.countries(), country_zones=forms.country_zones(),
-        timezone_options=[(tz, tz) for tz in forms.timezones()],
-        experience=forms.EXPERIENCE, roles=forms.ROLES,
-        # Short labels for the instructor's table and chart ("Advanced", "AWS").
-        experience_short={k: v.split(":")[0] for k, v in forms.EXPERIENCE.items()},
-        cloud_short={"gcp": "GCP", "aws": "AWS", "azure": "Azure", "none": "None"},
-        clouds=forms.CLOUDS, heard_from=forms.HEARD_FROM, honeypot=forms.HONEYPOT, csrf_field=CSRF_FIELD)
-    return env
-
-
-async def read_form(request: Request) -> dict[str, str]:
-    """The posted form, parsed with hard limits: urlencoded only, at most 16 kB, UTF-8, 40 fields."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
-        raise BadForm(415, "Send the form from the registration page.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise BadForm(413, "The form is too large.")
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=40)
-    except (UnicodeDecodeError, ValueError):
-        raise BadForm(400, "The form could not be read.") from None
-    form: dict[str, str] = {}
-    for key, value in pairs:
-        form.setdefault(key, value)  # a repeated field: the first one counts
-    return form
-
-
-def csv_cell(value) -> str:
-    """A value for the CSV export; text that a spreadsheet would run as a formula gets a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def create_app(config: Config, *, proxy_secret: str | None = None) -> FastAPI:
+def create_app(config: Config, *, proxy_secret: str | None = None,
+               expected_answers: Callable[[int], dict] | None = None) -> FastAPI:
     """The app, its database migrated to the newest schema (rows kept). With ``proxy_secret`` (``--behind-proxy``),
-    ``X-Forwarded-For``/``-Proto`` count only on requests that carry it (see :class:`TrustedProxy`)."""
+    ``X-Forwarded-For``/``-Proto`` count only on requests that carry it (see :class:`TrustedProxy`).
+    ``expected_answers(week)`` gives a week's right answers when an instructor scores its homework (default: the
+    course's homework code on the data the course settings point to)."""
     store = Store(config.database_url)
     store.migrate()
     signer = Signer(config.secret_key())
+    web = Web(config, store, signer)
     submit_limit = RateLimiter(config.rate_limit)
     login_limit = RateLimiter(config.login_rate_limit)
-    hash_slots = threading.BoundedSemaphore(HASH_SLOTS)
-    templates = _templates()
-    templates.globals["cohort_options"] = [(cohort, cohort) for cohort in config.cohorts]
+    page, message, posted_form, too_many = web.page, web.message, web.posted_form, web.too_many
+    client_ip, secure, checked_search = web.client_ip, web.secure, web.checked_search
 
-    app = FastAPI(title="Zoomcamp registration", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.config, app.state.store = config, store
+    app = FastAPI(title="Zoomcamp course platform", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.config, app.state.store, app.state.web = config, store, web
     app.add_middleware(SecurityHeaders)
     if proxy_secret:
         app.add_middleware(TrustedProxy, secret=proxy_secret)
+    app.add_middleware(ArrivalTime)  # added last: the outermost, the first to see a request
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     # Helpers ----------------------------------------------------------------------------------------------
-    def client_ip(request: Request) -> str:
-        return request.client.host if request.client else "unknown"
-
-    def csrf_cookie(request: Request) -> tuple[str, bool]:
-        """The visitor's CSRF cookie, or a new one (True: it must be set on the response)."""
-        cookie = request.cookies.get(CSRF_COOKIE, "")
-        return (cookie, False) if _COOKIE_VALUE.fullmatch(cookie) else (signer.new_csrf_cookie(), True)
-
-    def secure(request: Request) -> bool:
-        return request.url.scheme == "https"
-
-    def page(request: Request, template: str, status: int = 200, headers: dict | None = None,
-             **context) -> HTMLResponse:
-        cookie, new = csrf_cookie(request)
-        html = templates.get_template(template).render(csrf_token=signer.csrf_token(cookie), **context)
-        response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
-        if new:
-            response.set_cookie(CSRF_COOKIE, cookie, httponly=True, samesite="lax", secure=secure(request))
-        return response
-
-    def message(request: Request, status: int, title: str, text: str,
-                link: tuple[str, str] = ("/", "Back to the form"), headers: dict | None = None) -> HTMLResponse:
-        return page(request, "message.html", status, headers, title=title, text=text, link=link)
-
-    def same_origin(request: Request) -> bool:
-        # Browsers send Origin on POSTs; one that is not this site means a cross-site request. ("null", sent by
-        # privacy settings and sandboxes, says nothing either way: the CSRF token decides.)
-        origin = request.headers.get("origin")
-        return origin in (None, "null") or urlsplit(origin).netloc == request.headers.get("host")
-
-    async def posted_form(request: Request) -> dict[str, str]:
-        form = await read_form(request)
-        if not same_origin(request) or not signer.csrf_ok(request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)):
-            raise BadForm(403, "This form has expired or was not sent from this site. Go back, reload the page "
-                               "and send it again.")
-        return form
-
-    def too_many(request: Request, wait: float) -> HTMLResponse:
-        seconds = max(1, math.ceil(wait))
-        return message(request, 429, "Too many attempts",
-                       f"Too many submissions from your address. Wait {seconds} seconds and try again.",
-                       headers={"Retry-After": str(seconds)})
-
     def session_id(request: Request) -> str | None:
         """The id in a well-formed, signed, unexpired instructor cookie (anything else: None, never an error)."""
         if not config.password_hash:
@@ -174,20 +84,6 @@ def create_app(config: Config, *, proxy_secret: str | None = None) -> FastAPI:
         """A signed cookie whose session is still open on the server (logging out closes it for good)."""
         sid = session_id(request)
         return sid is not None and await run_in_threadpool(store.session_open, sid)
-
-    async def hashing_slot() -> bool:
-        """Wait (without holding a thread) for one of the few password-hashing slots: each scrypt takes 128 MiB,
-        so 30 logins at once would otherwise take 4 GB. False after HASH_WAIT_SECONDS."""
-        deadline = time.monotonic() + HASH_WAIT_SECONDS
-        while not hash_slots.acquire(blocking=False):
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(0.02)
-        return True
-
-    def checked_search(q: str) -> str | None:
-        """The search text, or None when it holds a character no database column can (NUL)."""
-        return None if "\x00" in q else q[:100]
 
     def instructor_off(request: Request) -> HTMLResponse:
         return message(request, 503, "The instructor page is not set up",
@@ -219,7 +115,9 @@ def create_app(config: Config, *, proxy_secret: str | None = None) -> FastAPI:
         reference = await run_in_threadpool(store.register, submission)
         if reference is None:
             return page(request, "already.html", 200, email=submission.email)
-        return page(request, "confirmation.html", 201, reference=reference, submission=submission)
+        account = await run_in_threadpool(store.accounts.by_reference, reference)
+        link = await run_in_threadpool(store.accounts.new_link, account.id)
+        return page(request, "confirmation.html", 201, reference=reference, submission=submission, link=link)
 
     # The instructor page ----------------------------------------------------------------------------------
     @app.get("/instructor", response_class=HTMLResponse)
@@ -254,13 +152,12 @@ def create_app(config: Config, *, proxy_secret: str | None = None) -> FastAPI:
             form = await posted_form(request)
         except BadForm as exc:
             return message(request, exc.status, "Not logged in", exc.message, link=("/instructor", "Log in again"))
-        if not await hashing_slot():
-            return message(request, 503, "Busy", "Too many logins at once. Wait a few seconds and try again.",
-                           link=("/instructor", "Log in again"), headers={"Retry-After": "5"})
+        if not await web.hashing_slot():
+            return web.busy(request, ("/instructor", "Log in again"))
         try:
             right = await run_in_threadpool(verify_password, form.get("password", ""), config.password_hash)
         finally:
-            hash_slots.release()
+            web.hash_slots.release()
         if not right:
             return page(request, "login.html", 401, error="Wrong password.")
         sid = secrets.token_urlsafe(24)
@@ -294,13 +191,33 @@ def create_app(config: Config, *, proxy_secret: str | None = None) -> FastAPI:
             return message(request, 400, "Export not made", "The search text holds a NUL character; remove it.",
                            link=("/instructor", "Back"))
         rows = await run_in_threadpool(store.export_rows, q)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(EXPORT_COLUMNS)
-        for row in rows:
-            writer.writerow([csv_cell(getattr(row, column)) for column in EXPORT_COLUMNS])
-        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": 'attachment; filename="registrations.csv"', "Cache-Control": "no-store"})
+        return csv_response("registrations.csv", EXPORT_COLUMNS, (row._mapping for row in rows))
+
+    @app.post("/instructor/password-link")
+    async def password_link(request: Request):
+        """A one-time set-password link for a student (who forgot the password, or lost the first link): the
+        instructor passes it on; there is no outgoing mail."""
+        if not config.password_hash:
+            return instructor_off(request)
+        try:
+            form = await posted_form(request)
+        except BadForm as exc:
+            return message(request, exc.status, "No link made", exc.message, link=("/instructor", "Back"))
+        if not await logged_in(request):
+            return RedirectResponse("/instructor", status_code=303)
+        account = await run_in_threadpool(store.accounts.by_reference, form.get("reference", "")[:20])
+        if account is None:
+            return message(request, 404, "No link made", "No registration has that id.", link=("/instructor", "Back"))
+        link = await run_in_threadpool(store.accounts.new_link, account.id)
+        url = f"{request.base_url}account/password?link={link}"
+        return message(request, 201, "Set-password link", f"For {account.name} ({account.reference}), once, within a "
+                       f"week: {url}", link=("/instructor", "Back"))
+
+    app.include_router(account_pages.routes(web, login_limit))
+    app.include_router(homework_pages.routes(web))
+    app.include_router(project_pages.routes(web))
+    app.include_router(api.routes(web))
+    app.include_router(instructor_pages.routes(web, expected_answers or course_answers))
 
     # Health -----------------------------------------------------------------------------------------------
     @app.get("/health")

@@ -34,6 +34,8 @@ class Config:
     # Submissions per client IP per minute (0 = none); login attempts have their own, fixed limit.
     rate_limit: int = 10
     login_rate_limit: int = 10
+    # scrypt's cost for students' passwords: the instructor's (2^17) unless a test makes it cheaper.
+    student_scrypt_n: int = 2**17
 
     def __post_init__(self) -> None:
         if not self.cohorts:

@@ -26,6 +26,7 @@ SCRYPT_MAXMEM = 2**28
 CSRF_COOKIE = "zc_csrf"
 CSRF_FIELD = "csrf_token"
 SESSION_COOKIE = "zc_instructor"
+STUDENT_COOKIE = "zc_student"
 SESSION_SECONDS = 8 * 3600
 # expiry (ASCII digits only: str.isdigit() also accepts "²", which int() refuses), session id, signature
 _SESSION_COOKIE = re.compile(r"([0-9]{1,12})\.([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{43})")
@@ -55,12 +56,13 @@ def _unb64(text: str) -> bytes:
 
 # --- the instructor's password ----------------------------------------------------------------------
 
-def hash_password(password: str, *, n: int = SCRYPT_N) -> str:
-    """``scrypt:N:r:p:salt:key`` (URL-safe base64): safe to put in an environment variable or TOML string."""
+def hash_password(password: str, *, n: int = SCRYPT_N, whose: str = "the instructor") -> str:
+    """``scrypt:N:r:p:salt:key`` (URL-safe base64): safe to put in an environment variable or TOML string.
+    Students' passwords are hashed the same way."""
     if len(password) < PASSWORD_MIN:
-        raise RegistrationError(f"the instructor password must be at least {PASSWORD_MIN} characters long")
+        raise RegistrationError(f"{whose} password must be at least {PASSWORD_MIN} characters long")
     if len(password) > PASSWORD_MAX:
-        raise RegistrationError(f"the instructor password can be at most {PASSWORD_MAX} characters long")
+        raise RegistrationError(f"{whose} password can be at most {PASSWORD_MAX} characters long")
     salt = secrets.token_bytes(16)
     key = hashlib.scrypt(password.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, maxmem=SCRYPT_MAXMEM, dklen=32)
     return f"scrypt:{n}:{SCRYPT_R}:{SCRYPT_P}:{_b64(salt)}:{_b64(key)}"
@@ -120,12 +122,16 @@ class Signer:
     # The instructor's session: a random id and an expiry time, signed together with the password hash (changing
     # the password logs every session out). The id is also kept on the server (Store.open_session) so that
     # logging out ends the session for good.
-    def session_cookie(self, password_hash: str, now: float | None = None, session_id: str | None = None) -> str:
+    # A student's session cookie is made the same way with purpose "student" and no password hash (a new password
+    # deletes the student's sessions on the server instead).
+    def session_cookie(self, password_hash: str, now: float | None = None, session_id: str | None = None,
+                       purpose: str = "instructor") -> str:
         expires = int((now or time.time()) + SESSION_SECONDS)
         session_id = session_id or secrets.token_urlsafe(24)
-        return f"{expires}.{session_id}.{self.sign('instructor', f'{expires}|{session_id}|{password_hash}')}"
+        return f"{expires}.{session_id}.{self.sign(purpose, f'{expires}|{session_id}|{password_hash}')}"
 
-    def session_id(self, password_hash: str, cookie: str | None, now: float | None = None) -> str | None:
+    def session_id(self, password_hash: str, cookie: str | None, now: float | None = None,
+                   purpose: str = "instructor") -> str | None:
         """The session id of a cookie this app signed and that has not expired; None for anything else (whatever
         bytes the cookie holds)."""
         match = _SESSION_COOKIE.fullmatch(cookie or "")
@@ -134,7 +140,7 @@ class Signer:
         expires, session_id, signature = match.groups()
         if int(expires) < (now or time.time()):
             return None
-        if not self.check("instructor", f"{expires}|{session_id}|{password_hash}", signature):
+        if not self.check(purpose, f"{expires}|{session_id}|{password_hash}", signature):
             return None
         return session_id
 

@@ -1,4 +1,6 @@
-"""Where registrations are kept: the SQLAlchemy model, the engine (SQLite file or PostgreSQL) and migrations.
+"""The database: the engine (SQLite file or PostgreSQL), migrations, registrations and the instructor's sessions;
+``Store.accounts``, ``.homework`` and ``.projects`` are the platform's parts on the same engine (the tables are in
+``models``).
 
 Every query goes through SQLAlchemy with bound parameters; no SQL is built from strings. The unique constraint
 on ``email_normalized`` is what makes a second registration of one address impossible, even when two arrive
@@ -16,50 +18,17 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from .accounts import Accounts
 from .config import RegistrationError
 from .forms import Submission
+from .homework import Homeworks
+from .models import Base, InstructorSession, Registration, Student  # noqa: F401  (Base: for migrations and tests)
+from .projects import Projects
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # A reference people can read out: no 0/O, 1/I/L. 10 characters = about 49 bits, not guessable.
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-
-
-class Base(DeclarativeBase):
-    # Named constraints: the same names on SQLite and PostgreSQL, so migrations can refer to them.
-    metadata = sa.MetaData(naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "pk": "pk_%(table_name)s",
-    })
-
-
-class Registration(Base):
-    __tablename__ = "registrations"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    reference: Mapped[str] = mapped_column(sa.String(16), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(100))
-    email: Mapped[str] = mapped_column(sa.String(254))  # as typed (trimmed)
-    email_normalized: Mapped[str] = mapped_column(sa.String(254), unique=True)
-    country: Mapped[str] = mapped_column(sa.String(2), index=True)
-    timezone: Mapped[str] = mapped_column(sa.String(64))
-    experience: Mapped[str] = mapped_column(sa.String(20), index=True)
-    role: Mapped[str] = mapped_column(sa.String(30))
-    cloud: Mapped[str] = mapped_column(sa.String(10))
-    # Added by migration 0002: registrations from before it have none.
-    heard_from: Mapped[str | None] = mapped_column(sa.String(20))
-    cohort: Mapped[str] = mapped_column(sa.String(40))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-
-
-class InstructorSession(Base):
-    """A logged-in instructor (migration 0003): the cookie's session id, hashed; logout deletes the row."""
-    __tablename__ = "instructor_sessions"
-
-    id_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
 
 EXPORT_COLUMNS = ("reference", "created_at", "name", "email", "country", "timezone", "experience", "role", "cloud",
@@ -143,6 +112,9 @@ class Store:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+        self.accounts = Accounts(self.engine)
+        self.homework = Homeworks(self.engine)
+        self.projects = Projects(self.engine)
 
     # Schema ----------------------------------------------------------------------------------------------
     def migrate(self, revision: str = "head") -> None:
@@ -164,16 +136,19 @@ class Store:
 
     # Writes ----------------------------------------------------------------------------------------------
     def register(self, sub: Submission) -> str | None:
-        """Store a registration; its reference, or None when the address is already registered."""
+        """Store a registration and make its student account; the reference, or None when the address is already
+        registered."""
         values = {"name": sub.name, "email": sub.email, "email_normalized": sub.email_normalized,
                   "country": sub.country, "timezone": sub.timezone, "experience": sub.experience, "role": sub.role,
                   "cloud": sub.cloud, "heard_from": sub.heard_from, "cohort": sub.cohort}
         for _ in range(3):  # a clash of random references is next to impossible; try again if it happens
             reference = new_reference()
             try:
-                with self.engine.begin() as conn:
-                    conn.execute(sa.insert(Registration).values(
-                        reference=reference, created_at=datetime.now(UTC), **values))
+                now = datetime.now(UTC)
+                with self.engine.begin() as conn:  # the registration and its account, together or neither
+                    registration_id = conn.execute(sa.insert(Registration).values(
+                        reference=reference, created_at=now, **values).returning(Registration.id)).scalar_one()
+                    conn.execute(sa.insert(Student).values(registration_id=registration_id, created_at=now))
                 return reference
             except IntegrityError:
                 if self.is_registered(sub.email_normalized):

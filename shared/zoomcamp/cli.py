@@ -538,6 +538,29 @@ def homework_check(
         raise typer.Exit(1)
 
 
+@homework_app.command("submit")
+def homework_submit(
+    week: Annotated[int, typer.Argument(help="week number")],
+    answers: Annotated[Path | None, typer.Option(help="answers file (default: the week's answers.yaml)")] = None,
+    link: Annotated[list[str] | None, typer.Option(help="a learning-in-public post (repeat for several)")] = None,
+    time_spent: Annotated[float | None, typer.Option(help="hours you spent on it")] = None,
+    comments: Annotated[str | None, typer.Option(help="problems or comments for the instructors")] = None,
+):
+    """Hand your answers.yaml in to the course platform (platform_url, with the API token platform_token);
+    handing in again before the deadline replaces your answers."""
+    from registration.client import submit_homework
+
+    from .course import week_folder
+    from .homework import ANSWERS_FILE, questions, read_answers
+
+    questions(week)  # a week without homework says so before anything is sent
+    s = get_settings()
+    given = read_answers(Path(answers or week_folder(week) / ANSWERS_FILE))
+    stored = submit_homework(s.platform_url, s.platform_token, week, given, link or [], time_spent, comments)
+    out.print(f"week {week}: {len(stored['answers'])} answers handed in to {s.platform_url} at "
+              f"{stored['submitted_at'][:19]} UTC; you can replace them until {stored['deadline'][:16]} UTC")
+
+
 @app.command("run")
 def run_week_command(
     week: Annotated[int, typer.Argument(help="week number")],
@@ -813,7 +836,7 @@ def show_settings():
         value = getattr(s, name)
         if name.endswith("database_url") and value:
             value = re.sub(r"//([^/:@]*):[^/@]*@", r"//\1:***@", value)  # the URL's password
-        table.add_row(name, "***" if "password" in name else str(value))
+        table.add_row(name, "***" if ("password" in name or name.endswith("_token")) and value else str(value))
     out.print(table)
 
 

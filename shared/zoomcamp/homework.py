@@ -106,6 +106,13 @@ def expected_answers(week: int, settings: Settings | None = None) -> dict[str, A
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# How to write an answer of each kind: the checker's hint, and the course platform's (registration/homework.py).
+FORMAT_HINTS = {
+    "int": "write a whole number, e.g. 1234",
+    "float": "write a number, e.g. 12.34",
+    "date": "write dates as YYYY-MM-DD, e.g. 2021-01-15",
+    "text": "write the text, e.g. a zone's name",
+}
 
 
 def read_answers(path: Path) -> dict[str, Any]:
@@ -139,7 +146,7 @@ def grade(week: int, answers_file: Path | None = None, settings: Settings | None
             note = "not answered" if given is None else ""
             correct = same(given, expected, q.kind)
             if not correct and q.kind == "date" and given is not None and not _ISO_DATE.match(str(given).strip()):
-                note = "write dates as YYYY-MM-DD, e.g. 2021-01-15"
+                note = FORMAT_HINTS["date"]
             grades.append(Grade(q.id, given, expected, correct, note))
     finally:
         _loaded.clear()

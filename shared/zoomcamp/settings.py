@@ -119,6 +119,10 @@ class Settings:
     registration_cohorts: str = "2026"
     # Submissions per client IP per minute; 0 = no limit.
     registration_rate_limit: int = 10
+    # The course platform `zoomcamp homework submit N` hands answers in to ([platform] in zoomcamp.toml), and the
+    # API token from its account page.
+    platform_url: str = "http://127.0.0.1:8000"
+    platform_token: str | None = None
 
     # The JVM artifacts (Kafka, Connect plugins, Spark's and Flink's connectors) that `make setup` resolves from
     # Maven Central (shared/jvm/); None = <home>/jvm. Shared by every home on the machine that names it.

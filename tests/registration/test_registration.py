@@ -507,7 +507,7 @@ def test_login_needs_a_csrf_token_and_is_rate_limited(client):
 
 
 def test_health_reports_the_database_and_schema(client):
-    assert client.get("/health").json() == {"status": "ok", "database": "ok", "schema": "0003",
+    assert client.get("/health").json() == {"status": "ok", "database": "ok", "schema": "0006",
                                             "instructor_page": "on"}
 
 
@@ -590,7 +590,7 @@ def test_migrations_keep_the_rows(kind, tmp_path):
             [{"ref": f"ZC-OLD{i}", "name": f"Early {i}", "email": f"early{i}@example.com",
               "norm": f"early{i}@example.com", "at": "2025-11-01 10:00:00"} for i in range(3)])
     store.migrate()
-    assert store.revision() == "0003"
+    assert store.revision() == "0006"
     with store.engine.connect() as conn:
         kept = conn.execute(sa.text("SELECT reference, name, heard_from FROM registrations ORDER BY id")).all()
     assert [tuple(r) for r in kept] == [(f"ZC-OLD{i}", f"Early {i}", None) for i in range(3)]
