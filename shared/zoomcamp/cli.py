@@ -15,8 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand
 
-from . import datasets, stack
-from .datasets import parse_months
+from . import stack
 from .errors import CourseError
 from .settings import get_settings
 
@@ -105,6 +104,8 @@ def data_sample(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print nothing when all is well")] = False,
 ):
     """Generate TLC-shaped sample files (CSV.gz + parquet, real file names) and the lookups."""
+    from . import datasets
+
     if rows is not None and rows < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--rows")
     parsed = parse_months(months)
@@ -131,6 +132,8 @@ def data_path(
     copies where a DEZ notebook or script reads them: zoomcamp data path fhvhv 2021-01 --copy-to ."""
     import shutil
 
+    from . import datasets
+
     if copy_to is not None and not copy_to.is_dir():
         raise CourseError(f"{copy_to}: no such folder")
     for month in parse_months(months):
@@ -152,6 +155,8 @@ def data_download(
     verify: Annotated[bool, typer.Option(help="re-check cached files' SHA-256")] = False,
 ):
     """Download real TLC files (resumable, cached, checksummed) into the data folder."""
+    from . import datasets
+
     if taxi_type == "zones":
         paths = [datasets.download("zones", verify=verify)]
     else:
@@ -166,6 +171,8 @@ def data_download(
 @data_app.command("schema")
 def data_schema(kind: Annotated[str, typer.Argument(help="yellow, green, fhv, fhvhv, zones, payment_types")]):
     """Print the columns and types of a TLC file kind (as the library defines them)."""
+    from . import datasets
+
     table = Table("column", "type", "in", title=f"{kind} schema")
     datasets.columns(kind)  # an unknown kind is one line
     for col in datasets.SCHEMAS[kind]:
@@ -838,6 +845,14 @@ def show_settings():
             value = re.sub(r"//([^/:@]*):[^/@]*@", r"//\1:***@", value)  # the URL's password
         table.add_row(name, "***" if ("password" in name or name.endswith("_token")) and value else str(value))
     out.print(table)
+
+
+def parse_months(values: list[str]):
+    """``datasets.parse_months``, imported when a command needs it: the datasets package imports pandas and pyarrow
+    (~3 s of CPU), which most commands, and every ``--help``, never use."""
+    from .datasets import parse_months as parse
+
+    return parse(values)
 
 
 def _usage_error(exc: click_errors.UsageError) -> str:

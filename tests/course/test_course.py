@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -19,7 +17,6 @@ from zoomcamp.lake import Lake
 from zoomcamp.notebooks import progress_cell_source
 
 ROOT = Path(__file__).resolve().parents[2]
-ZOOMCAMP = str(Path(sys.executable).parent / "zoomcamp")
 NOTEBOOKS = [p for week in course.weeks() for p in course.notebooks(week)]
 
 
@@ -83,8 +80,7 @@ def test_week1_homework_is_graded_on_the_students_own_data(week1_tables, write_a
 
     good = write_answers(expected, "good.yaml")
     assert all(g.correct for g in homework.grade(1, good))
-    result = subprocess.run([ZOOMCAMP, "homework", "check", "1", "--answers", str(good)], capture_output=True,
-                            text=True)
+    result = zoomcamp("homework", "check", "1", "--answers", str(good))
     assert result.returncode == 0 and "score: 5/5" in result.stdout
 
     bad = dict(expected, q1=expected["q1"] + 1, q3="Nowhere in particular")
@@ -92,8 +88,7 @@ def test_week1_homework_is_graded_on_the_students_own_data(week1_tables, write_a
     grades = {g.question: g for g in homework.grade(1, write_answers(bad, "bad.yaml"))}
     assert [q for q, g in grades.items() if not g.correct] == ["q1", "q3", "q5"]
     assert grades["q5"].note == "not answered"
-    result = subprocess.run([ZOOMCAMP, "homework", "check", "1", "--answers", str(good.with_name("bad.yaml"))],
-                            capture_output=True, text=True)
+    result = zoomcamp("homework", "check", "1", "--answers", str(good.with_name("bad.yaml")))
     assert result.returncode == 1 and "score: 2/5" in result.stdout
     assert str(expected["q1"]) not in result.stdout.split("q1", 1)[1].splitlines()[0]  # no spoilers
 
@@ -104,8 +99,7 @@ def test_week1_homework_is_graded_on_the_students_own_data(week1_tables, write_a
     assert not grades["q2"].correct and grades["q2"].note == "write dates as YYYY-MM-DD, e.g. 2021-01-15"
     assert not grades["q6"].correct and grades["q6"].note == "not a question of week 1 (its questions: q1, q2, q3, " \
                                                               "q4, q5)"
-    result = subprocess.run([ZOOMCAMP, "homework", "check", "1", "--answers", str(good.with_name("other.yaml"))],
-                            capture_output=True, text=True)
+    result = zoomcamp("homework", "check", "1", "--answers", str(good.with_name("other.yaml")))
     assert result.returncode == 1 and "score: 4/5" in result.stdout and "YYYY-MM-DD" in result.stdout
     assert "not a question of week 1" in result.stdout
 
@@ -163,7 +157,7 @@ def test_run_week_executes_every_notebook_writes_html_and_leaves_the_students_pr
     week1 = next(w for w in course.progress() if w.week == 1)
     assert week1.done == [first] and len(week1.todo) == len(real) - 1
     assert "ZOOMCAMP_INSTRUCTOR_RUN" not in os.environ
-    shown = subprocess.run([ZOOMCAMP, "progress"], capture_output=True, text=True).stdout
+    shown = zoomcamp("progress").stdout
     assert "week_1_basics" in shown and f"1/{len(real)}" in shown and "next:" in shown
 
 
@@ -216,11 +210,9 @@ def test_reset_leaves_a_clean_stack_and_keeps_the_data(scratch_home, settings):
         assert lake.fs.find(lake.root) == [] and lake.datasets() == []
         assert data_file.is_file()  # generated or downloaded files are kept
 
-        env = {**os.environ, "ZOOMCAMP_HOME": str(scratch_home)}
-        result = subprocess.run([ZOOMCAMP, "reset", "1", "--yes"], capture_output=True, text=True, env=env)
+        result = zoomcamp("reset", "1", "--yes", ZOOMCAMP_HOME=str(scratch_home))
         assert result.returncode == 0 and "week 1: nothing to remove" in result.stdout
-        refused = subprocess.run([ZOOMCAMP, "reset", "1"], capture_output=True, text=True, env=env,
-                                 stdin=subprocess.DEVNULL)
+        refused = zoomcamp("reset", "1", ZOOMCAMP_HOME=str(scratch_home))  # no answer at the prompt
         assert refused.returncode == 1
     finally:
         stack.down(settings=scratch)

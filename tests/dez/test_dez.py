@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from http_server import FileServer
+from in_process import zoomcamp
 
 from zoomcamp import datasets, dbt, dez
 
@@ -74,7 +75,7 @@ def test_dez_check_says_what_runs_and_what_does_not(tmp_path):
         "      {%- else -%} prod {%- endif -%}\n    tables:\n      - name: yellow_tripdata\n")
     fixed = [f for f in dez.check(tmp_path / "hw").findings if f.path.endswith("schema.yml")]
     assert len(fixed) == 1 and "'nytaxi' or 'prod'" in fixed[0].what
-    done = subprocess.run([BIN / "zoomcamp", "dez", "check", str(tmp_path / "nope")], capture_output=True, text=True)
+    done = zoomcamp("dez", "check", str(tmp_path / "nope"))  # in this process (tests/in_process.py)
     assert done.returncode == 2 and done.stderr.strip() == f"error: {tmp_path / 'nope'}: no such folder (give your " \
                                                             "DEZ homework folder)"
 

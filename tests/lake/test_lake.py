@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
+from in_process import zoomcamp
 
 from zoomcamp import datasets
 from zoomcamp.datasets.blocks import to_parquet
@@ -75,11 +76,10 @@ def test_check_reports_missing_and_damaged_months(lake):
 
 
 def test_cli_check_exit_code_follows_the_lake(settings):
-    env = {**os.environ, "ZOOMCAMP_LAKE_URL": f"gs://test-cli-{uuid.uuid4().hex[:8]}"}
-    zoomcamp = [str(Path(sys.executable).with_name("zoomcamp"))]
+    url = f"gs://test-cli-{uuid.uuid4().hex[:8]}"
 
-    def run(*args):
-        return subprocess.run([*zoomcamp, *args], env=env, capture_output=True, text=True, cwd=ROOT)
+    def run(*args):  # the command's words and exit codes: in this process (tests/in_process.py)
+        return zoomcamp(*args, ZOOMCAMP_LAKE_URL=url)
 
     assert run("lake", "ingest", "green", "2021-01").returncode == 0
     ok = run("lake", "check")
@@ -90,7 +90,7 @@ def test_cli_check_exit_code_follows_the_lake(settings):
     assert "lpep_pickup_datetime" in crawl.stdout and "year=2021/month=01" in crawl.stdout
     bad = run("lake", "ingest", "purple", "2021-01")
     assert bad.returncode == 2 and "unknown taxi type" in bad.stderr
-    Lake(settings, url=env["ZOOMCAMP_LAKE_URL"]).fs.rm(env["ZOOMCAMP_LAKE_URL"][5:], recursive=True)
+    Lake(settings, url=url).fs.rm(url[5:], recursive=True)
 
 
 def test_malformed_csv_lines_are_kept_in_quarantine_not_dropped(lake, tmp_path):
