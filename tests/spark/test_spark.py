@@ -283,6 +283,12 @@ def test_spark_jvms_map_the_class_data_archive_and_a_mismatch_is_silent(settings
     master = subprocess.run([str(runtime.spark_home() / "bin" / "spark-class"), "org.apache.spark.deploy.master.Master",
                              "--help"], env=env, capture_output=True, text=True, timeout=120)
     assert "Usage: Master" in master.stderr and "shared archive" not in master.stdout + master.stderr
+    # A submitted job's driver (pyspark imported from Spark's pyspark.zip there) gives its executors the same options.
+    script = settings.home / "spark" / "options.py"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text("from zoomcamp.spark import runtime\nprint('OPTIONS', runtime.java_options())\n")
+    log = zspark.submit(script, master="local[1]", settings=settings).log.read_text()
+    assert f"OPTIONS {options}" in log.splitlines()
     # Not Spark's class path: the JVM says so, unless given the course's options (which silence it).
     elsewhere = ["-cp", str(settings.home), "-version"]
     archive = options.split("-XX:SharedArchiveFile=")[1].split()[0]

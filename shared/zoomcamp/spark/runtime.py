@@ -43,7 +43,10 @@ def spark_home() -> Path:
     """The pyspark distribution: its ``bin/`` (spark-submit, spark-class) and ``jars/``."""
     import pyspark
 
-    return Path(pyspark.__file__).parent
+    home = Path(pyspark.__file__).parent
+    while not (home / "jars").is_dir() and home != home.parent:  # under spark-submit: from python/lib/pyspark.zip
+        home = home.parent
+    return home
 
 
 def launch_environment() -> dict[str, str]:
