@@ -17,15 +17,24 @@ The course's own Maven projects (:data:`JAVA_PROJECTS`: week 6's Kafka Streams a
 online if need be, so that their dependencies and Maven's plugins (surefire's JUnit provider included) are in
 ``<jvm>/m2``; :func:`build_java_project` then builds them offline (``mvn -o``). A stamp per project (the hash of
 its ``pom.xml``) makes a second setup do nothing.
+
+Class-data sharing (CDS): a short-lived JVM spends half its start-up CPU loading and verifying the same classes
+every time. :func:`setup_archives` records them once per machine (:data:`CDS_ARCHIVES`: one representative run of
+each, ``-XX:ArchiveClassesAtExit``), and :func:`archive_options` gives the options that map them in ready-made
+(Spark's driver starts with half the CPU). An archive's name holds a hash of the Java and the class path it was
+made with, so a new Java or other jars never meet a stale archive: they simply run without one until the next setup.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import importlib
 import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -307,3 +316,77 @@ def bundle_dir(bundle: str, settings: Settings | None = None) -> Path:
 def classpath(bundle: str, settings: Settings | None = None) -> list[Path]:
     """Every jar of a bundle, in a stable order."""
     return sorted(bundle_dir(bundle, settings).glob("*.jar"))
+
+
+# --- class-data sharing archives -------------------------------------------------------------------------------------
+# Each archive and who makes it: "module:function", called with the settings, which makes it with make_archive (True:
+# it was made). Spark's driver, executors, master and worker share one (they have the same class path).
+CDS_ARCHIVES = {"spark": "zoomcamp.spark.runtime:make_cds_archive"}
+# A JVM given an archive it cannot use (another Java, another class path) runs without it and says so on stdout, in a
+# notebook's output: the key below prevents that, and this silences it if it happens anyway.
+_CDS_QUIET = "-Xlog:cds=off,cds+dynamic=off"
+
+
+def archive_path(name: str, classpath: Iterable[str | Path], settings: Settings | None = None) -> Path | None:
+    """``<jvm>/cds/<name>-<key>.jsa``: the key hashes the Java (its path, its libjvm) and the class path (each jar's
+    name, size and time), so a changed one never meets an old archive. None when there is no Java."""
+    settings = settings or get_settings()
+    executable = find_java()
+    if executable is None:
+        return None
+    executable = executable.resolve()
+    parts = [str(executable)]
+    for path in [executable.parents[1] / "lib" / "server" / "libjvm.so", *map(Path, classpath)]:
+        try:
+            stat = path.stat()
+            parts.append(f"{path}\t{stat.st_size}\t{stat.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{path}\tmissing")
+    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    return settings.jvm_path / "cds" / f"{name}-{key}.jsa"
+
+
+def archive_options(name: str, classpath: Iterable[str | Path], settings: Settings | None = None) -> str:
+    """JVM options that use the archive ``name`` made for this Java and class path; "" when there is none (the
+    JVM then starts as usual, only slower)."""
+    path = archive_path(name, classpath, settings)
+    return f"-XX:SharedArchiveFile={path} {_CDS_QUIET}" if path is not None and path.is_file() else ""
+
+
+def make_archive(name: str, classpath: Iterable[str | Path], run: Callable[[str], None],
+                 settings: Settings | None = None) -> bool:
+    """Make the archive ``name`` once: ``run(options)`` must start the JVM with ``options`` and do representative
+    work; at its exit the JVM writes the classes it loaded. False: the archive existed. Two setups at once make it
+    once (a lock), and a reader never sees half an archive (written aside, then renamed)."""
+    settings = settings or get_settings()
+    classpath = list(classpath)
+    path = archive_path(name, classpath, settings)
+    if path is None:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.is_file():
+            return False
+        partial = path.with_name(f"{path.name}.partial-{os.getpid()}")
+        try:
+            run(f"-XX:ArchiveClassesAtExit={partial}")
+            if not partial.is_file():
+                raise JvmError(f"jvm: the {name} JVM wrote no class-data archive ({partial.name})")
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+        for old in path.parent.glob(f"{name}-*.jsa"):  # made for an earlier Java or class path: 150 MB each
+            if old != path:
+                old.unlink(missing_ok=True)
+    return True
+
+
+def setup_archives(settings: Settings | None = None) -> list[str]:
+    """Make each of :data:`CDS_ARCHIVES` that is missing; the names of those made."""
+    made = []
+    for name, maker in CDS_ARCHIVES.items():
+        module, function = maker.split(":")
+        if getattr(importlib.import_module(module), function)(settings or get_settings()):
+            made.append(name)
+    return made

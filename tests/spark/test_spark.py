@@ -265,3 +265,36 @@ def test_a_new_session_prints_nothing_on_stderr(settings):
     assert result.stdout.strip() == "3" and result.stderr == ""
     logs = sorted((settings.home / "spark" / "logs").glob("driver-*.log"), key=lambda p: p.stat().st_mtime)
     assert "log4j" in logs[-1].read_text()  # kept, for whoever needs them
+
+
+def test_spark_jvms_map_the_class_data_archive_and_a_mismatch_is_silent(settings):
+    """`zoomcamp jvm setup` made Spark's class-data archive (half a JVM's start-up CPU): every Spark JVM is given it,
+    and it fits their class path (-Xshare:on refuses to start otherwise). A JVM it does not fit runs without it, and
+    says nothing about it (it would on stdout: in a notebook's output)."""
+    import os
+
+    from zoomcamp import jvm
+    from zoomcamp.spark import runtime
+
+    runtime.make_cds_archive(settings)  # made by make setup already: then nothing to do
+    options = runtime.java_options(settings=settings)
+    assert "-XX:SharedArchiveFile=" in options and runtime.QUICK_START_JAVA_OPTIONS in options
+    env = {**os.environ, **runtime.launch_environment(), "SPARK_DAEMON_JAVA_OPTS": f"{options} -Xshare:on"}
+    master = subprocess.run([str(runtime.spark_home() / "bin" / "spark-class"), "org.apache.spark.deploy.master.Master",
+                             "--help"], env=env, capture_output=True, text=True, timeout=120)
+    assert "Usage: Master" in master.stderr and "shared archive" not in master.stdout + master.stderr
+    # A submitted job's driver (pyspark imported from Spark's pyspark.zip there) gives its executors the same options.
+    script = settings.home / "spark" / "options.py"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text("from zoomcamp.spark import runtime\nprint('OPTIONS', runtime.java_options())\n")
+    log = zspark.submit(script, master="local[1]", settings=settings).log.read_text()
+    assert f"OPTIONS {options}" in log.splitlines()
+    # Not Spark's class path: the JVM says so, unless given the course's options (which silence it).
+    elsewhere = ["-cp", str(settings.home), "-version"]
+    archive = options.split("-XX:SharedArchiveFile=")[1].split()[0]
+    loud = subprocess.run([str(jvm.java()), f"-XX:SharedArchiveFile={archive}", *elsewhere], capture_output=True,
+                          text=True)
+    assert "Unable to use shared archive" in loud.stdout
+    quiet = subprocess.run([str(jvm.java()), *runtime.java_options(False, settings).split(), *elsewhere],
+                           capture_output=True, text=True)
+    assert quiet.returncode == 0 and quiet.stdout == ""

@@ -145,3 +145,34 @@ def test_the_cli_reports_a_broken_cache_in_one_line(tmp_path):
     done = subprocess.run([str(zoomcamp), "jvm", "classpath", "kafka"], env=env,
                           capture_output=True, text=True)
     assert done.returncode == 2 and "run `make setup`" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_class_data_archive_is_made_once_per_java_and_class_path(settings, tmp_path):
+    """Made by one representative run (here a stand-in that writes the file the JVM would), used while the Java and
+    the class path are those it was made with, replaced (the old one removed) when a jar changes."""
+    jar = tmp_path / "app.jar"
+    jar.write_bytes(b"v1")
+    scratch = settings.replace(jvm_dir=tmp_path / "jvm")
+    runs = []
+
+    def run(options: str) -> None:
+        runs.append(options)
+        Path(options.removeprefix("-XX:ArchiveClassesAtExit=")).write_bytes(b"archive")
+
+    assert jvm.archive_options("app", [jar], scratch) == ""  # none yet: the JVM starts as usual
+    assert jvm.make_archive("app", [jar], run, scratch) and len(runs) == 1
+    first = jvm.archive_path("app", [jar], scratch)
+    assert jvm.archive_options("app", [jar], scratch).startswith(f"-XX:SharedArchiveFile={first} ")
+    assert not jvm.make_archive("app", [jar], run, scratch) and len(runs) == 1  # made once
+    jar.write_bytes(b"version 2")
+    assert jvm.archive_options("app", [jar], scratch) == ""  # never a stale archive
+    assert jvm.make_archive("app", [jar], run, scratch) and len(runs) == 2
+    assert [p.name for p in (tmp_path / "jvm" / "cds").glob("*.jsa")] == [jvm.archive_path("app", [jar], scratch).name]
+
+
+def test_a_run_that_writes_no_archive_is_one_line_and_leaves_nothing(settings, tmp_path):
+    scratch = settings.replace(jvm_dir=tmp_path / "jvm")
+    with pytest.raises(jvm.JvmError, match=r"^jvm: the app JVM wrote no class-data archive \(app-\w+\.jsa\.partial"):
+        jvm.make_archive("app", [], lambda options: None, scratch)
+    assert jvm.archive_options("app", [], scratch) == ""
+    assert [p.name for p in (tmp_path / "jvm" / "cds").iterdir()] == ["app.lock"]

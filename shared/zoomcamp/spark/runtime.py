@@ -6,14 +6,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .. import jvm
 from ..errors import CourseError
 from ..jvm import JAVA_MIN
+from ..settings import Settings
 
 LOCAL_IP = "127.0.0.1"
 MIN_JAVA = JAVA_MIN  # Spark 4 needs Java 17, as the course's other JVMs
 # C1 JIT only, serial GC: on a laptop the JVM starts ~40% faster and small jobs' first runs take half the time; on
 # millions of rows the full JIT wins by ~25% (bench/spark_report.py), so big jobs pass quick_start=False.
 QUICK_START_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+CDS_ARCHIVE = "spark"  # its class-data sharing archive, made by `zoomcamp jvm setup` (see zoomcamp.jvm)
+CDS_WORKLOAD = Path(__file__).with_name("cds_workload.py")
 
 
 class SparkError(CourseError, RuntimeError):
@@ -39,7 +43,10 @@ def spark_home() -> Path:
     """The pyspark distribution: its ``bin/`` (spark-submit, spark-class) and ``jars/``."""
     import pyspark
 
-    return Path(pyspark.__file__).parent
+    home = Path(pyspark.__file__).parent
+    while not (home / "jars").is_dir() and home != home.parent:  # under spark-submit: from python/lib/pyspark.zip
+        home = home.parent
+    return home
 
 
 def launch_environment() -> dict[str, str]:
@@ -47,3 +54,27 @@ def launch_environment() -> dict[str, str]:
     the same environment as the driver) and the loopback address (no public interface, no hostname lookup)."""
     return {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable, "SPARK_LOCAL_IP": LOCAL_IP,
             "SPARK_HOME": str(spark_home())}
+
+
+def classpath() -> list[Path]:
+    """What Spark's launcher puts on every Spark JVM's class path: the distribution's ``conf/`` and ``jars/``."""
+    home = spark_home()
+    return [home / "conf", *sorted((home / "jars").glob("*.jar"))]
+
+
+def java_options(quick_start: bool = True, settings: Settings | None = None) -> str:
+    """The options of every Spark JVM the course starts (driver, executors, master, worker): the quick-start ones,
+    and the class-data sharing archive when `zoomcamp jvm setup` made it (half the start-up CPU)."""
+    options = [QUICK_START_JAVA_OPTIONS if quick_start else "", jvm.archive_options(CDS_ARCHIVE, classpath(), settings)]
+    return " ".join(o for o in options if o)
+
+
+def make_cds_archive(settings: Settings) -> bool:
+    """Spark's class-data sharing archive, from one spark-submit of :data:`CDS_WORKLOAD` (False: it existed)."""
+    from .submit import submit
+
+    def run(options: str) -> None:
+        submit(CDS_WORKLOAD, master="local[2]", settings=settings,
+               conf={"spark.driver.extraJavaOptions": f"{QUICK_START_JAVA_OPTIONS} {options}"})
+
+    return jvm.make_archive(CDS_ARCHIVE, classpath(), run, settings)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..settings import Settings, get_settings
-from .runtime import LOCAL_IP, QUICK_START_JAVA_OPTIONS, SparkError, check_java, launch_environment
+from .runtime import LOCAL_IP, SparkError, check_java, java_options, launch_environment
 
 if TYPE_CHECKING:  # pyspark is imported when a function needs it: `import zoomcamp.spark` stays cheap
     from pyspark.sql import SparkSession
@@ -31,7 +31,8 @@ def session(app_name: str = "zoomcamp", *, master: str | None = None, driver_mem
       laptop wants a few).
     - ``ui``: the Spark UI, http://127.0.0.1:4040 (4041, 4042, ... when taken): jobs, stages, tasks, SQL plans.
       :func:`measure` reads task statistics from it.
-    - ``quick_start``: JVM options for short jobs (:data:`QUICK_START_JAVA_OPTIONS`).
+    - ``quick_start``: JVM options for short jobs (:data:`QUICK_START_JAVA_OPTIONS`); the JVM uses Spark's class-data
+      sharing archive either way, when `zoomcamp jvm setup` made it.
     - ``jars``: local jar files for the driver's class path (``spark.jars``), e.g. Spark's Kafka connector
       (:func:`zoomcamp.streaming.spark.spark_session`); nothing is downloaded.
 
@@ -65,9 +66,10 @@ def session(app_name: str = "zoomcamp", *, master: str | None = None, driver_mem
         "spark.pyspark.python": sys.executable,
         "spark.sql.warehouse.dir": str(settings.home / "spark" / "warehouse"),  # not spark-warehouse/ in the cwd
     }
-    if quick_start:
-        static["spark.driver.extraJavaOptions"] = QUICK_START_JAVA_OPTIONS
-        static["spark.executor.extraJavaOptions"] = QUICK_START_JAVA_OPTIONS
+    options = java_options(quick_start, settings)
+    if options:
+        static["spark.driver.extraJavaOptions"] = options
+        static["spark.executor.extraJavaOptions"] = options
     if jars:
         static["spark.jars"] = ",".join(jars)
     launching = SparkContext._gateway is None

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import Settings, get_settings
-from .runtime import LOCAL_IP, QUICK_START_JAVA_OPTIONS, SparkError, check_java, launch_environment, spark_home
+from .runtime import LOCAL_IP, SparkError, check_java, java_options, launch_environment, spark_home
 
 
 @dataclass
@@ -39,9 +39,10 @@ def submit(script: str | Path, args: Iterable[str] = (), *, master: str | None =
     name = name or script.stem
     options = {"spark.pyspark.python": sys.executable, "spark.pyspark.driver.python": sys.executable,
                "spark.driver.host": LOCAL_IP, "spark.ui.showConsoleProgress": "false"}
-    if quick_start:
-        options["spark.driver.extraJavaOptions"] = QUICK_START_JAVA_OPTIONS
-        options["spark.executor.extraJavaOptions"] = QUICK_START_JAVA_OPTIONS
+    java = java_options(quick_start, settings)
+    if java:
+        options["spark.driver.extraJavaOptions"] = java
+        options["spark.executor.extraJavaOptions"] = java
     options.update({k: str(v) for k, v in (conf or {}).items()})
     command = [str(spark_home() / "bin" / "spark-submit"), "--master", master or settings.spark_master,
                "--name", name]

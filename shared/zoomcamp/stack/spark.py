@@ -86,10 +86,10 @@ class Cluster(Service):
                              f"{details['cores']} cores; UI {details['ui']}", details)
 
     def _launch(self, java_class: str, args: list[str], log: Path):
-        from ..spark.runtime import QUICK_START_JAVA_OPTIONS, launch_environment, spark_home
+        from ..spark.runtime import java_options, launch_environment, spark_home
 
         env = {**os.environ, **launch_environment(), "SPARK_DAEMON_MEMORY": "512m",
-               "SPARK_DAEMON_JAVA_OPTS": QUICK_START_JAVA_OPTIONS, "SPARK_LOG_DIR": str(self.folder)}
+               "SPARK_DAEMON_JAVA_OPTS": java_options(settings=self.settings), "SPARK_LOG_DIR": str(self.folder)}
         return launch([str(spark_home() / "bin" / "spark-class"), java_class, *args], log, env=env)
 
     def start(self) -> ServiceStatus:
