@@ -100,6 +100,7 @@ def build(args, ctx: dict):
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
     settings = ctx["settings"]
+    flink.quick_start_jvm()  # before PyFlink starts its JVM (the next lines)
     config = Configuration()
     config.set_string("pipeline.name", f"zone-windows {args.topic} -> {args.table}")
     config.set_string("pipeline.jars", ";".join(p.resolve().as_uri() for p in ctx["jars"]))

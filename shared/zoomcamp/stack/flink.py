@@ -151,9 +151,11 @@ class Flink(Service):
         port = self.choose_port(self.settings.flink_port)
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         (self.folder / "log").mkdir(exist_ok=True)
-        # The JVM options Flink's own configuration gives (module opens for Java 17+), kept as the wheel has them.
+        # The JVM options Flink's own configuration gives (module opens for Java 17+), kept as the wheel has them,
+        # after the quick-start ones (C1, serial GC: the lessons' jobs are small).
         found = re.search(r"^\s*all:\s*(.+)$", (home / "conf" / "config.yaml").read_text(), re.M)
-        (self.conf_dir / "config.yaml").write_text(cluster_config(port, free_port(), found.group(1) if found else ""))
+        java_opts = f"{pyflink_env.QUICK_START_JAVA_OPTIONS} {found.group(1) if found else ''}".strip()
+        (self.conf_dir / "config.yaml").write_text(cluster_config(port, free_port(), java_opts))
         for name in ("log4j-console.properties", "log4j.properties"):
             (self.conf_dir / name).write_text((home / "conf" / name).read_text())
         self.write_state(port=port)
