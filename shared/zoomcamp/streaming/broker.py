@@ -168,6 +168,9 @@ def recreate_topic(name: str, partitions: int = 3, replication_factor: int = 1, 
             raise
         except TopicError as exc:
             last = str(exc)
+            # Re-created by a client between our delete and create (the broker's auto.create.topics.enable makes
+            # it with 1 partition on a metadata request): delete that one too.
+            delete_topics([name], settings)
         if time.monotonic() > deadline:
             raise TopicError(f"topic {name!r} could not be recreated within 30 s ({last})")
         time.sleep(0.5)
