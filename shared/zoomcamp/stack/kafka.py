@@ -44,6 +44,9 @@ HOST = "127.0.0.1"
 HEAP = "384m"  # per broker: measured ~350 MB resident with this heap (a student laptop has 8 GB)
 START_TIMEOUT = 90.0
 STOP_GRACE = 30.0  # a broker's controlled shutdown moves its leaderships away first
+# C1 only and the serial collector: a broker's start takes ~40% less CPU and a lesson's traffic ~50% less (measured
+# on a 3-broker cluster); C2's peak speed and G1's short pauses only pay off under a load the course never makes.
+QUICK_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 
 
 def answers(host: str, port: int, timeout: float = 2.0) -> bool:
@@ -277,7 +280,7 @@ class Kafka(Service):
         return ports
 
     def _java_command(self, java: Path, classpath: list[Path], main: str, *args: str, heap: str = HEAP) -> list[str]:
-        return [str(java), f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+        return [str(java), f"-Xms{heap}", f"-Xmx{heap}", *QUICK_JVM,
                 "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={self.folder / 'log4j2.properties'}",
                 "-cp", os.pathsep.join(str(p) for p in classpath), main, *args]
 

@@ -19,7 +19,9 @@ from kafka.errors import (
     BrokerResponseError,
     CoordinatorNotAvailableError,
     GroupIdNotFoundError,
+    NodeNotReadyError,
     TopicAlreadyExistsError,
+    UnknownBrokerIdError,
     UnknownTopicOrPartitionError,
 )
 
@@ -134,9 +136,18 @@ def delete_topics(names: list[str], settings: Settings | None = None) -> list[st
     """Delete the topics that exist among ``names``; returns those deleted."""
     present = set(topics(settings))
     doomed = [n for n in names if n in present]
-    if doomed:
-        with admin(settings) as client:
-            client.delete_topics(doomed)
+    deadline = time.monotonic() + 30
+    while doomed:
+        try:
+            with admin(settings) as client:
+                client.delete_topics(doomed)
+            break
+        except (UnknownBrokerIdError, NodeNotReadyError):
+            # A cluster that has just started: the broker that answered names a controller the client has not met
+            # yet (seen on notebook 01's restarted lab cluster). Nothing was sent, so asking again is safe.
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     return doomed
 
 
@@ -157,6 +168,9 @@ def recreate_topic(name: str, partitions: int = 3, replication_factor: int = 1, 
             raise
         except TopicError as exc:
             last = str(exc)
+            # Re-created by a client between our delete and create (the broker's auto.create.topics.enable makes
+            # it with 1 partition on a metadata request): delete that one too.
+            delete_topics([name], settings)
         if time.monotonic() > deadline:
             raise TopicError(f"topic {name!r} could not be recreated within 30 s ({last})")
         time.sleep(0.5)

@@ -23,6 +23,7 @@ from kafka.errors import CoordinatorNotAvailableError
 from .. import jvm
 from ..errors import CourseError
 from ..settings import Settings, get_settings, project_root
+from ..stack.kafka import QUICK_JVM
 from .broker import bootstrap_servers, delete_topics, forget_group, read_topic, topics
 
 PROJECT = "week_6_streaming/java"
@@ -73,9 +74,9 @@ def run_streams_app(jar: Path, input_topic: str, output_topic: str, window_minut
         reset(application_id, settings)
         shutil.rmtree(state_dir, ignore_errors=True)
     state_dir.mkdir(parents=True, exist_ok=True)
-    command = [str(jvm.java()), f"-Xmx{HEAP}", "-jar", str(jar), "--bootstrap", bootstrap, "--input", input_topic,
-               "--output", output_topic, "--window-minutes", str(window_minutes), "--grace-minutes",
-               str(grace_minutes), "--application-id", application_id, "--state-dir", str(state_dir),
+    command = [str(jvm.java()), f"-Xmx{HEAP}", *QUICK_JVM, "-jar", str(jar), "--bootstrap", bootstrap,
+               "--input", input_topic, "--output", output_topic, "--window-minutes", str(window_minutes),
+               "--grace-minutes", str(grace_minutes), "--application-id", application_id, "--state-dir", str(state_dir),
                "--max-seconds", str(max_seconds)]
     if dead_letter_topic:
         command += ["--dead-letter-topic", dead_letter_topic]
