@@ -162,3 +162,30 @@ def test_a_hand_in_counts_when_it_arrived_and_an_older_one_never_replaces_a_newe
         homework.submit(homework_id, 1, older, at=deadline)
     assert homework.submission(homework_id, 1).answers == {"q1": 2}
     app.state.store.close()
+
+
+@pytest.mark.stack
+def test_the_right_answers_come_from_the_course_data_by_default(tmp_path):
+    """No stand-in: the app scores with zoomcamp.homework on the week's loaded data, as a cohort's platform does."""
+    from zoomcamp import datasets, ingest
+
+    ingest.to_postgres(datasets.trip_file("yellow", "2021-01"), "yellow_taxi_trips", progress=False)
+    ingest.to_postgres(datasets.zones_file(), "zones", progress=False)
+    trips = datasets.read_csv(datasets.trip_file("yellow", "2021-01"))
+    on_jan_15 = int((trips["tpep_pickup_datetime"].dt.date == date(2021, 1, 15)).sum())  # q1, computed here
+    no_passengers = int((trips["passenger_count"] == 0).sum())  # q4
+
+    app = platform_app(tmp_path)  # the default expected answers
+    homework_id = open_week_1(app)
+    ada, bob = student(app, "Ada", "ada@example.com"), student(app, "Bob", "bob@example.com")
+    for who, q1 in ((ada, on_jan_15), (bob, on_jan_15 + 1)):
+        saved = post_form(who.client, f"/homework/{homework_id}", page=f"/homework/{homework_id}",
+                          q1=str(q1), q4=str(no_passengers))
+        assert saved.status_code == 303, saved.text
+    close(app, homework_id)
+    scored = post_form(instructor(app), f"/instructor/homework/{homework_id}/score", page="/instructor/homework")
+    assert scored.status_code == 200, scored.text
+    assert app.state.store.homework.submission(homework_id, 1).score == 2  # q1 and q4 right, the rest unanswered
+    assert app.state.store.homework.submission(homework_id, 2).score == 1  # q4 only
+    assert f"<td>{on_jan_15}</td>" in ada.client.get(f"/homework/{homework_id}").text  # shown once scored
+    app.state.store.close()
