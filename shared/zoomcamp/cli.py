@@ -719,17 +719,24 @@ def project_check(path: Annotated[Path, typer.Argument(help="your project's fold
 @jvm_app.command("setup")
 def jvm_setup(quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only when something was done")] = False):
     """Resolve shared/jvm/pom.xml's artifacts into <home>/jvm, checked against jvm.lock (offline once done)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from . import jvm
 
     result = jvm.setup()
     if result.resolved or not quiet:
         verb = "resolved" if result.resolved else "already complete:"
         out.print(f"jvm: {verb} {result.jars} jars in {result.lib}")
-    built = jvm.prepare_projects()  # their dependencies into <jvm>/m2: later builds run offline
+    # Maven building the course's Java projects (their dependencies into <jvm>/m2: later builds run offline) and
+    # Spark recording its class-data sharing archive (its JVMs then start with half the CPU) are two independent
+    # JVMs, mostly waiting on the network and the disk: side by side.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        building = pool.submit(jvm.prepare_projects)
+        archives = jvm.setup_archives()
+        built = building.result()
     if built or not quiet:
         out.print(f"jvm: built {', '.join(built)} (later builds offline)" if built
                   else f"jvm: {', '.join(jvm.JAVA_PROJECTS)} already prepared")
-    archives = jvm.setup_archives()  # class-data sharing: Spark's JVMs start with half the CPU
     if archives or not quiet:
         out.print(f"jvm: made the class-data archives of {', '.join(archives)}" if archives
                   else f"jvm: class-data archives of {', '.join(jvm.CDS_ARCHIVES)} already made")
