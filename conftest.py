@@ -1,5 +1,14 @@
 """Pytest over the whole checkout: the notebooks (nbval) as well as tests/ (whose conftest starts the stack)."""
 
+import os
+import sys
+
+# Keep Python's bytecode cache, in this process and the kernels, workers and CLI calls it starts, even where the
+# environment says not to write one (PYTHONDONTWRITEBYTECODE, as the Makefile explains): each would otherwise compile
+# pandas, dbt, Airflow... from source again.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
 # A student's own copies of notebooks (kept by `make update`) are theirs, not the course's tests.
 collect_ignore_glob = ["week_*/my_*"]
 
