@@ -47,6 +47,9 @@ GROUPS = {
     "dbt": ["tests/dbt/test_dbt.py", "tests/project/test_project.py",
             "tests/spark/test_spark.py::test_report_equals_the_dbt_mart", "week_4_analytics_engineering",
             "week_7_project"],
+    # the `zoomcamp registration serve` processes (one per database) both files use (tests/registration/conftest.py)
+    "registration servers": ["tests/registration/test_registration_server.py",
+                             "tests/registration/test_platform_server.py"],
     # week 6's Kafka Streams project: Maven builds into week_6_streaming/java/target
     "week_6_streaming": ["tests/streaming/test_kafka_streams.py", "week_6_streaming"],
 }
