@@ -47,7 +47,7 @@ GROUPS = {
     "dbt": ["tests/dbt/test_dbt.py", "tests/project/test_project.py",
             "tests/spark/test_spark.py::test_report_equals_the_dbt_mart", "week_4_analytics_engineering",
             "week_7_project"],
-    # the `zoomcamp registration serve` processes (one per database) both files use (tests/registration/conftest.py)
+    # the `zoomcamp registration serve` processes (one per database) both files use (registration_server)
     "registration servers": ["tests/registration/test_registration_server.py",
                              "tests/registration/test_platform_server.py"],
     # week 6's Kafka Streams project: Maven builds into week_6_streaming/java/target
@@ -254,6 +254,17 @@ def write_answers(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def registration_server(request, tmp_path_factory):
+    """``zoomcamp registration serve`` as its own process on each database, shared by test_registration_server.py
+    and test_platform_server.py: one start-up per database, not per file (one xdist unit: GROUPS)."""
+    from registration_support import started  # tests/registration/ is on sys.path once its tests are collected
+
+    running = started(request.param, tmp_path_factory.mktemp(f"registration-{request.param}"))
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="module")

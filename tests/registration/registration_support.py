@@ -1,6 +1,6 @@
 """Shared by the registration tests: a valid form, a cheap password hash, a Postgres database of their own,
 and the app as a real server on 127.0.0.1: its own process (``started``, for the load and restart tests; shared by
-test_registration_server.py and test_platform_server.py through conftest.py) or a thread of the test process
+test_registration_server.py and test_platform_server.py through tests/conftest.py) or a thread of the test process
 (``ThreadedServer``, for the browser tests: no new interpreter to import the app)."""
 
 from __future__ import annotations

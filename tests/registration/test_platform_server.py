@@ -1,7 +1,7 @@
-"""The platform as a real server process (one per database, shared with test_registration_server.py: conftest.py):
-500 students handing in homework in the last moments before a deadline (the load script's --homework run: nothing
-lost, nothing taken after the deadline), and `zoomcamp homework submit N` against it. On SQLite and on the
-session's PostgreSQL."""
+"""The platform as a real server process (one per database, shared with test_registration_server.py:
+``registration_server`` in tests/conftest.py): 500 students handing in homework in the last moments before a
+deadline (the load script's --homework run: nothing lost, nothing taken after the deadline), and
+`zoomcamp homework submit N` against it. On SQLite and on the session's PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ STUDENTS, WINDOW = 500, 3.0  # "the last minute", squeezed into 3 s: a burst, an
 def fresh_figures():
     """The figures of this run only, in .zoomcamp-test/artifacts/platform-load.txt."""
     (artifacts() / "platform-load.txt").unlink(missing_ok=True)
+
+
+@pytest.fixture
+def server(registration_server):
+    return registration_server
 
 
 def test_500_students_at_the_deadline_nothing_lost_nothing_late(server):

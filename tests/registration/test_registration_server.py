@@ -1,6 +1,6 @@
 """The registration app as a real server process on 127.0.0.1, on SQLite and on the session's PostgreSQL:
 200 concurrent submissions, 50 concurrent duplicates, a restart, and the load script's figures. The servers
-(fixture ``server``, conftest.py) are the ones test_platform_server.py uses too."""
+(``registration_server``, tests/conftest.py) are the ones test_platform_server.py uses too."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ pytestmark = pytest.mark.stack  # starts, or needs, the local services
 def fresh_figures():
     """The figures of this run only, in .zoomcamp-test/artifacts/registration-load.txt."""
     (artifacts() / "registration-load.txt").unlink(missing_ok=True)
+
+
+@pytest.fixture
+def server(registration_server):
+    return registration_server
 
 
 LOAD_ROWS = "WHERE email_normalized LIKE 'load-%'"
