@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1 ... under pytest-xdist; None in a plain run
 TEST_HOME = ROOT / ".zoomcamp-test" / WORKER if WORKER else ROOT / ".zoomcamp-test"
 SAMPLE_ROWS = 5_000
+
+# As the Makefile says (unexport PYTHONDONTWRITEBYTECODE): the venv has no .pyc files, so without this each kernel and
+# subprocess of the session would compile from source every module it imports; with it, the first one writes them.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 # Items that write into the same folder of the checkout run on one worker, one after the other (their week's
 # notebooks join the group too). Members: a test file, a test file's test (``file::name``, parameters ignored), or a
@@ -41,6 +47,9 @@ GROUPS = {
     "dbt": ["tests/dbt/test_dbt.py", "tests/project/test_project.py",
             "tests/spark/test_spark.py::test_report_equals_the_dbt_mart", "week_4_analytics_engineering",
             "week_7_project"],
+    # the `zoomcamp registration serve` processes (one per database) both files use (registration_server)
+    "registration servers": ["tests/registration/test_registration_server.py",
+                             "tests/registration/test_platform_server.py"],
     # week 6's Kafka Streams project: Maven builds into week_6_streaming/java/target
     "week_6_streaming": ["tests/streaming/test_kafka_streams.py", "week_6_streaming"],
 }
@@ -245,6 +254,17 @@ def write_answers(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def registration_server(request, tmp_path_factory):
+    """``zoomcamp registration serve`` as its own process on each database, shared by test_registration_server.py
+    and test_platform_server.py: one start-up per database, not per file (one xdist unit: GROUPS)."""
+    from registration_support import started  # tests/registration/ is on sys.path once its tests are collected
+
+    running = started(request.param, tmp_path_factory.mktemp(f"registration-{request.param}"))
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="module")

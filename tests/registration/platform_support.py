@@ -72,37 +72,3 @@ def instructor(app) -> TestClient:
 def post_form(client: TestClient, path: str, page: str = "/account", **fields):
     """Post a form the way a browser does: the CSRF token from ``page`` (a page the client can open)."""
     return client.post(path, data={"csrf_token": token(client.get(page).text), **fields}, follow_redirects=False)
-
-
-class ThreadedServer:
-    """The platform app served by uvicorn over TCP on 127.0.0.1, in a thread of this process: a real server for a
-    real browser, with the right answers from a stand-in (a subprocess would need the course data loaded)."""
-
-    def __init__(self, app):
-        import threading
-
-        import uvicorn
-
-        from zoomcamp.stack import free_port
-
-        self.app, self.port = app, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    http="h11"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        import time
-
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the platform did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.app.state.store.close()

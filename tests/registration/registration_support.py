@@ -1,5 +1,7 @@
 """Shared by the registration tests: a valid form, a cheap password hash, a Postgres database of their own,
-and the app as a real server process on 127.0.0.1."""
+and the app as a real server on 127.0.0.1: its own process (``started``, for the load and restart tests; shared by
+test_registration_server.py and test_platform_server.py through tests/conftest.py) or a thread of the test process
+(``ThreadedServer``, for the browser tests: no new interpreter to import the app)."""
 
 from __future__ import annotations
 
@@ -103,6 +105,47 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode if self.process else None
+
+
+def started(backend: str, home: Path) -> Server:
+    """``zoomcamp registration serve`` on a SQLite file in ``home`` or on a fresh database of the session's
+    PostgreSQL (``backend``), answering."""
+    url = (f"sqlite:///{home / 'registration.db'}" if backend == "sqlite"
+           else postgres_url("registration_test_server"))
+    running = Server(home, url).start()
+    running.backend = backend
+    return running
+
+
+class ThreadedServer:
+    """An app served by uvicorn over TCP on 127.0.0.1, in a thread of this process: a real server for a real
+    browser, started in a fraction of a second (a subprocess would import the app again; the platform's would also
+    need the course data loaded for its right answers)."""
+
+    def __init__(self, app):
+        import threading
+
+        import uvicorn
+
+        self.app, self.port = app, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    http="h11"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.app.state.store.close()
 
 
 def artifacts() -> Path:

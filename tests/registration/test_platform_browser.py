@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from platform_support import STUDENT_PASSWORD, ThreadedServer, platform_app
-from registration_support import PASSWORD, artifacts
+from platform_support import STUDENT_PASSWORD, platform_app
+from registration_support import PASSWORD, ThreadedServer, artifacts
 
 from registration.forms import Submission
 from registration.security import hash_password

@@ -1,12 +1,13 @@
-"""The platform as a real server process (one per database): 500 students handing in homework in the last
-moments before a deadline (the load script's --homework run: nothing lost, nothing taken after the deadline), and
+"""The platform as a real server process (one per database, shared with test_registration_server.py:
+``registration_server`` in tests/conftest.py): 500 students handing in homework in the last moments before a
+deadline (the load script's --homework run: nothing lost, nothing taken after the deadline), and
 `zoomcamp homework submit N` against it. On SQLite and on the session's PostgreSQL."""
 
 from __future__ import annotations
 
 import pytest
 from in_process import zoomcamp
-from registration_support import Server, artifacts, postgres_url
+from registration_support import artifacts
 
 from registration import load_test
 from registration.store import Store
@@ -16,21 +17,15 @@ pytestmark = pytest.mark.stack  # a real server, like test_registration_server.p
 STUDENTS, WINDOW = 500, 3.0  # "the last minute", squeezed into 3 s: a burst, and a test of a few seconds
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="session", autouse=True)  # once: the shared servers interleave the two files
 def fresh_figures():
     """The figures of this run only, in .zoomcamp-test/artifacts/platform-load.txt."""
     (artifacts() / "platform-load.txt").unlink(missing_ok=True)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def server(request, tmp_path_factory):
-    home = tmp_path_factory.mktemp(f"platform-{request.param}")
-    url = (f"sqlite:///{home / 'registration.db'}" if request.param == "sqlite"
-           else postgres_url("platform_test_server"))
-    running = Server(home, url).start()
-    running.backend = request.param
-    yield running
-    running.stop()
+@pytest.fixture
+def server(registration_server):
+    return registration_server
 
 
 def test_500_students_at_the_deadline_nothing_lost_nothing_late(server):

@@ -5,16 +5,24 @@ Screenshots go to .zoomcamp-test/artifacts/."""
 from __future__ import annotations
 
 import pytest
-from registration_support import PASSWORD, Server, artifacts, count_rows
+from registration_support import PASSWORD, ThreadedServer, artifacts, count_rows, password_hash
+
+from registration.app import create_app
+from registration.config import Config
 
 pytestmark = pytest.mark.stack  # starts, or needs, the local services
 
 
-@pytest.fixture
-def server(tmp_path):
-    running = Server(tmp_path, f"sqlite:///{tmp_path / 'registration.db'}", rate_limit=10).start()
-    yield running
-    running.stop()
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app with the production rate limit on, served over TCP (in a thread: `zoomcamp registration serve` itself
+    starts in test_registration_server.py). One for both tests: the JavaScript one registers nobody."""
+    folder = tmp_path_factory.mktemp("registration-browser")
+    config = Config.from_settings(database_url=f"sqlite:///{folder / 'registration.db'}", folder=folder,
+                                  password_hash=password_hash(), rate_limit=10)  # as the command builds it
+    with ThreadedServer(create_app(config)) as running:
+        running.database_url = config.database_url
+        yield running
 
 
 def test_register_and_find_the_row_in_a_browser_without_javascript(browser, server):

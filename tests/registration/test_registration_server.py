@@ -1,5 +1,6 @@
 """The registration app as a real server process on 127.0.0.1, on SQLite and on the session's PostgreSQL:
-200 concurrent submissions, 50 concurrent duplicates, a restart, and the load script's figures."""
+200 concurrent submissions, 50 concurrent duplicates, a restart, and the load script's figures. The servers
+(``registration_server``, tests/conftest.py) are the ones test_platform_server.py uses too."""
 
 from __future__ import annotations
 
@@ -7,51 +8,49 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import urllib.parse
 import urllib.request
 
 import pytest
-from registration_support import VALID, ZOOMCAMP, Server, artifacts, count_rows, instructor_csv, postgres_url, token
+from registration_support import VALID, ZOOMCAMP, artifacts, count_rows, instructor_csv, token
 
 from registration import load_test
 
 pytestmark = pytest.mark.stack  # starts, or needs, the local services
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="session", autouse=True)  # once: the shared servers interleave the two files
 def fresh_figures():
     """The figures of this run only, in .zoomcamp-test/artifacts/registration-load.txt."""
     (artifacts() / "registration-load.txt").unlink(missing_ok=True)
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.stack)])
-def server(request, tmp_path_factory):
-    home = tmp_path_factory.mktemp(f"registration-{request.param}")
-    url = (f"sqlite:///{home / 'registration.db'}" if request.param == "sqlite"
-           else postgres_url("registration_test_server"))
-    running = Server(home, url).start()
-    running.backend = request.param
-    yield running
-    running.stop()
+@pytest.fixture
+def server(registration_server):
+    return registration_server
+
+
+LOAD_ROWS = "WHERE email_normalized LIKE 'load-%'"
 
 
 def figures(line: str) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in line.split())
 
 
-def test_200_concurrent_submissions_make_200_rows(server):
-    before = count_rows(server.database_url)
-    result = subprocess.run([sys.executable, "-m", "registration.load_test", "--url", server.url, "-n", "200"],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
-    last = figures(result.stdout.strip().splitlines()[-1])
+def test_200_concurrent_submissions_make_200_rows(server, capsys):
+    # The load script's command (its main(), in this process: the server is the other process), and its last line.
+    # (The database is shared with test_platform_server.py, whose students are load-* too: counts are differences.)
+    before, before_load = count_rows(server.database_url), count_rows(server.database_url, LOAD_ROWS)
+    code = load_test.main(["--url", server.url, "-n", "200"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    last = figures(out.strip().splitlines()[-1])
     assert (last["submissions"], last["created"], last["errors"]) == ("200", "200", "0")
     assert float(last["submissions_per_s"]) > 0 and 0 < float(last["p95_ms"]) < 30_000
     assert count_rows(server.database_url) == before + 200
-    assert count_rows(server.database_url, "WHERE email_normalized LIKE 'load-%'") == 200
+    assert count_rows(server.database_url, LOAD_ROWS) == before_load + 200
     with open(artifacts() / "registration-load.txt", "a") as f:
-        f.write(f"{server.backend} 200 unique: {result.stdout.strip().splitlines()[-1]}\n")
+        f.write(f"{server.backend} 200 unique: {out.strip().splitlines()[-1]}\n")
 
 
 def test_50_concurrent_duplicates_make_one_row(server):
@@ -83,9 +82,8 @@ def test_a_restart_loses_nothing(server):
 
 
 def test_the_load_script_stays_on_this_machine():
-    result = subprocess.run([sys.executable, "-m", "registration.load_test", "--url", "http://192.0.2.1:8000"],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode != 0 and "loopback only" in result.stderr
+    with pytest.raises(SystemExit, match="loopback only"):  # a message: exit code 1, the message on stderr
+        load_test.main(["--url", "http://192.0.2.1:8000"])
 
 
 def test_a_busy_port_is_one_clear_line(tmp_path):
