@@ -19,10 +19,6 @@ unexport PYTHONDONTWRITEBYTECODE
 ARGS ?=
 # pytest-xdist workers for `make test` (each with its own test home and stack; 0 = one process, no xdist).
 WORKERS ?= 2
-# uv installs the venvs without bytecode, and container images often set PYTHONDONTWRITEBYTECODE=1: then every
-# process (each notebook's kernel, each `zoomcamp` command, each Spark worker) compiled every module it imports from
-# source again, every time (~1,500 modules for dlt + pandas alone: 3 of 7 CPU-seconds). Python writes each .pyc once.
-unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help setup system-deps flink-kernel jvm-artifacts sample-data lab update test notebooks notebooks-sync stack-up stack-down doctor lock flink-lock jvm-lock clean
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,11 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1 ... under pytest-xdist; None in a plain run
 TEST_HOME = ROOT / ".zoomcamp-test" / WORKER if WORKER else ROOT / ".zoomcamp-test"
 SAMPLE_ROWS = 5_000
-
-# As the Makefile says (unexport PYTHONDONTWRITEBYTECODE): the venv has no .pyc files, so without this each kernel and
-# subprocess of the session would compile from source every module it imports; with it, the first one writes them.
-os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-sys.dont_write_bytecode = False
 
 # Items that write into the same folder of the checkout run on one worker, one after the other (their week's
 # notebooks join the group too). Members: a test file, a test file's test (``file::name``, parameters ignored), or a
