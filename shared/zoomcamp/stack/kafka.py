@@ -108,6 +108,15 @@ def server_properties(node_id: int, ports: dict[int, tuple[int, int]], data_dir:
         "offsets.topic.num.partitions=10",  # Kafka's 50 is for big clusters: slower to start, nothing gained here
         "log.segment.bytes=67108864",
         "log.retention.check.interval.ms=1000",  # retention by timestamp within seconds (Kafka: every 5 min)
+        # Fewer wake-ups while idle (a test session keeps a broker up for its whole length): thread pools sized for
+        # one laptop's clients, not a data centre's, and the controller's "still here" no-op record every 5 s, not
+        # every 0.5 s. An idle broker: 2.8 -> 1.7 CPU-s per 90 s (measured), its start 5.0 -> 4.3 CPU-s.
+        "metadata.max.idle.interval.ms=5000",
+        "num.network.threads=1",
+        "num.io.threads=2",
+        "background.threads=4",
+        "group.coordinator.threads=1",
+        "share.coordinator.threads=1",
         "",
     ])
 
