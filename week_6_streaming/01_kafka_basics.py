@@ -146,7 +146,9 @@ from kafka.errors import NotEnoughReplicasError
 
 lab_starting.result()  # the start of the first cell: raises if it failed
 print(lab.start().message)  # idempotent: "already running", or starts them again after lab.stop()
-print(lab.describe())  # what the cluster says: the controller, the live brokers
+described = lab.describe()  # what the cluster says: the controller, the live brokers
+print(described)
+assert sorted(b["broker_id"] for b in described["brokers"]) == [1, 2, 3] and described["controller_id"] in (1, 2, 3)
 lab.brokers()
 
 # %% [markdown]
@@ -186,6 +188,7 @@ killer.join()
 producer.close()
 print(f"broker {victim} killed; {len(acked):,} of {len(messages):,} acknowledged, {len(failed)} failed, "
       f"all done in {time.monotonic() - started:.1f} s")
+assert not lab.brokers().loc[victim, "running"]
 after = lab.wait_for_leaders_off(TOPIC, victim)
 after
 
@@ -198,9 +201,10 @@ after
 # %%
 stored = streaming.read_topic(TOPIC, decode=None, settings=lab.settings)["key"].value_counts()
 acknowledged = pd.Series([k.decode() for k in acked])
-assert acknowledged.is_unique and not failed
+assert acknowledged.is_unique and len(acknowledged) == len(messages) and not failed  # every send was written
 assert stored.reindex(acknowledged, fill_value=0).eq(1).all()  # every acknowledged ride: there, exactly once
-assert stored.eq(1).all()  # and nothing twice (idempotence: the broker drops a retried batch it already has)
+# Nothing twice (idempotence: the broker drops a retried batch it already has), nothing unacknowledged:
+assert stored.eq(1).all() and len(stored) == len(acknowledged)
 print(f"{len(acknowledged):,} acknowledged rides, each stored exactly once")
 leaders = pd.DataFrame({"before": before["leader"].value_counts(), "after": after["leader"].value_counts()})
 ax = leaders.reindex([1, 2, 3]).fillna(0).plot.bar(figsize=(5, 2.5), rot=0,

@@ -63,11 +63,12 @@ print(source[start:source.index("    static String toJson")].rstrip())
 # `make setup` built the project once against Maven Central, which put its dependencies and Maven's plugins into the
 # course's Maven repository; from then on `mvn -o` (offline) builds it. The unit tests use `TopologyTestDriver`: the
 # topology runs inside the test's JVM, no broker, record by record (window boundaries, a ride within the grace
-# period, one beyond it, malformed messages). `make test` runs them (`mvn -o test`); here we only package:
+# period, one beyond it, malformed messages). `make test` runs them (`mvn -o test`); here we only package, and like
+# `make` only when the pom or a source file is newer than the jar (`make setup` built one already):
 
 # %%
 started = time.perf_counter()
-jar = kstreams.build()  # mvn -o -q package -DskipTests
+jar = kstreams.build()  # mvn -o -q package -DskipTests, if a source changed since the jar was made
 print(f"{jar.relative_to(project_root())} in {time.perf_counter() - started:.1f} s; libraries:",
       ", ".join(sorted(p.name for p in (jar.parent / "lib").glob("*.jar"))))
 

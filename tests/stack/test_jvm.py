@@ -176,3 +176,24 @@ def test_a_run_that_writes_no_archive_is_one_line_and_leaves_nothing(settings, t
         jvm.make_archive("app", [], lambda options: None, scratch)
     assert jvm.archive_options("app", [], scratch) == ""
     assert [p.name for p in (tmp_path / "jvm" / "cds").iterdir()] == ["app.lock"]
+
+
+def test_a_jar_newer_than_its_pom_and_sources_is_not_built_again(settings, tmp_path, monkeypatch):
+    """kstreams.build() in notebook 08 after `make setup` packaged the app: no Maven run (as make decides)."""
+    project = tmp_path / "app"
+    source = project / "src" / "main" / "java" / "App.java"
+    source.parent.mkdir(parents=True)
+    source.write_text("class App {}")
+    (project / "pom.xml").write_text("<project/>")
+    jar = project / "target" / "app.jar"
+    jar.parent.mkdir()
+    jar.write_bytes(b"jar")
+    for path, seconds in ((source, 100), (project / "pom.xml", 100), (jar, 200)):
+        os.utime(path, ns=(seconds * 10**9, seconds * 10**9))
+    goals = []
+    monkeypatch.setattr(jvm, "_project_maven", lambda pom, settings, run, offline: goals.append(run)
+                        or subprocess.CompletedProcess([], 0, "", ""))
+    assert jvm.build_java_project(project, settings) == jar and goals == []
+    assert jvm.build_java_project(project, settings, tests=True) == jar and goals == [["package"]]  # tests: always
+    os.utime(source, ns=(300 * 10**9, 300 * 10**9))  # edited after the jar was made
+    assert jvm.build_java_project(project, settings) == jar and goals[-1] == ["package", "-DskipTests"]

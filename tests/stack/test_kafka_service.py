@@ -36,3 +36,18 @@ def test_two_starts_at_once_start_one_broker_and_a_clean_stop_leaves_nothing_run
     stopped = Kafka(scratch).stop()
     assert not stopped.running and not answers(HOST, broker["port"])
     assert stack.get("kafka").status().running
+
+
+def test_the_brokers_map_the_class_data_archive_make_setup_made(settings):
+    """Made once by make setup (a second call makes nothing); the session's broker started with it and mapped it (a
+    JVM that cannot use an archive runs without mapping it)."""
+    from zoomcamp import jvm
+    from zoomcamp.stack.kafka import CDS_ARCHIVE, make_cds_archive
+
+    assert make_cds_archive(settings) is False
+    archive = jvm.archive_path(CDS_ARCHIVE, jvm.classpath("kafka", settings), settings)
+    pid = stack.get("kafka").status().details["brokers"][0]["pid"]
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        assert f"-XX:SharedArchiveFile={archive}" in f.read().decode().split("\0")
+    with open(f"/proc/{pid}/maps") as f:
+        assert str(archive) in f.read()

@@ -32,7 +32,7 @@ from .base import (
     terminate,
 )
 from .kafka import LOG4J as KAFKA_LOG4J
-from .kafka import QUICK_JVM, Kafka
+from .kafka import QUICK_JVM, Kafka, archive_options
 
 HOST = "127.0.0.1"
 HEAP = "256m"  # measured: ~160 MB resident idle, ~410 MB with two connectors after streaming 10,000 rows
@@ -192,6 +192,7 @@ class Connect(Service):
         self.config_file.write_text(worker_properties(bootstrap, port, self.plugins_dir))
         (self.folder / "log4j2.properties").write_text(LOG4J)
         command = [str(java), f"-Xms{HEAP}", f"-Xmx{HEAP}", *QUICK_JVM,  # the brokers' options, for the same reasons
+                   *archive_options(classpath, self.settings),  # the brokers' class path: their archive fits
                    "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={self.folder / 'log4j2.properties'}",
                    "-cp", os.pathsep.join(str(p) for p in classpath),
                    "org.apache.kafka.connect.cli.ConnectDistributed", str(self.config_file)]
