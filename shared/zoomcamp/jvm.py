@@ -395,10 +395,16 @@ def make_archive(name: str, classpath: Iterable[str | Path], run: Callable[[str]
 
 
 def setup_archives(settings: Settings | None = None) -> list[str]:
-    """Make each of :data:`CDS_ARCHIVES` that is missing; the names of those made."""
-    made = []
-    for name, maker in CDS_ARCHIVES.items():
+    """Make each of :data:`CDS_ARCHIVES` that is missing, side by side (each is one JVM run of its own, locked and
+    written aside); the names of those made."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = settings or get_settings()
+
+    def make(maker: str) -> bool:
         module, function = maker.split(":")
-        if getattr(importlib.import_module(module), function)(settings or get_settings()):
-            made.append(name)
-    return made
+        return getattr(importlib.import_module(module), function)(settings)
+
+    with ThreadPoolExecutor(max_workers=len(CDS_ARCHIVES)) as pool:
+        made = dict(zip(CDS_ARCHIVES, pool.map(make, CDS_ARCHIVES.values()), strict=True))
+    return [name for name, was_made in made.items() if was_made]
