@@ -55,6 +55,11 @@ print(env.explain_sql("SELECT PULocationID, COUNT(*) AS rides FROM rides GROUP B
 # %%
 from pyflink.table.expressions import col, lit
 
+# A streaming aggregate emits an update per ride (-U/+U: ~3,800 rows to Python for 2,000 rides). Mini-batches buffer
+# up to 1 s of rides and emit one update per zone and batch: the same final rows, for a fraction of the traffic.
+env.get_config().set("table.exec.mini-batch.enabled", "true")
+env.get_config().set("table.exec.mini-batch.allow-latency", "1 s")
+env.get_config().set("table.exec.mini-batch.size", "1000")
 by_sql = flink.collect(env, """
     SELECT PULocationID AS zone, COUNT(*) AS rides, SUM(total_amount) AS revenue
     FROM rides GROUP BY PULocationID""")
