@@ -19,10 +19,6 @@ unexport PYTHONDONTWRITEBYTECODE
 ARGS ?=
 # pytest-xdist workers for `make test` (each with its own test home and stack; 0 = one process, no xdist).
 WORKERS ?= 2
-# Some shells and CI images set PYTHONDONTWRITEBYTECODE=1: then every Python process (each notebook's kernel, each
-# test's subprocess) compiles every module it imports again: ~2 of the 3 CPU-s a kernel takes to import pandas and
-# the course library. Under make the first import writes the bytecode and the later ones read it.
-unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help setup system-deps flink-kernel jvm-artifacts sample-data lab update test notebooks notebooks-sync stack-up stack-down doctor lock flink-lock jvm-lock clean
 
