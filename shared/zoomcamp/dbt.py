@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import json
 import os
 import shutil
@@ -337,6 +338,41 @@ def ensure_deps(project_dir: Path = PROJECT_DIR) -> bool:
     return True
 
 
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def _parse_cache(project_dir: Path, target: str, vars: dict | None, settings: Settings) -> Path:
+    """Where the home keeps the last partial-parse state of ``project_dir`` on ``target`` with ``vars`` (dbt parses
+    everything again when the vars differ: one state per vars, so a run with vars does not spoil the others')."""
+    key = json.dumps([str(project_dir.resolve()), vars or {}], sort_keys=True)
+    digest = hashlib.sha1(key.encode()).hexdigest()[:10]
+    return settings.home / "dbt" / "parse-cache" / f"{project_dir.name}-{target}-{digest}.msgpack"
+
+
+def _restore_parse(project_dir: Path, target: str, vars: dict | None, target_path: Path, settings: Settings) -> None:
+    """The artifacts folder gets the last parse state of this project, target and vars, so dbt re-reads only the
+    files that changed instead of the whole project (~2.5 CPU-s): in a fresh folder (a temporary ``target_path``,
+    ``target/`` after a clean), and in ``target/`` after a run on the other target or with other vars, which would
+    otherwise make the next run parse everything, twice. dbt checks the state itself (file hashes, vars, profile,
+    env vars) and parses everything again when it does not match."""
+    cached = _parse_cache(project_dir, target, vars, settings)
+    if cached.is_file():
+        _copy_atomically(cached, Path(target_path) / PARTIAL_PARSE)
+
+
+def _copy_atomically(source: Path, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_suffix(f".{os.getpid()}.partial")
+    shutil.copyfile(source, partial)
+    partial.replace(destination)  # a reader never sees half a file
+
+
+def _keep_parse(project_dir: Path, target: str, vars: dict | None, target_path: Path, settings: Settings) -> None:
+    state = Path(target_path) / PARTIAL_PARSE
+    if state.is_file():
+        _copy_atomically(state, _parse_cache(project_dir, target, vars, settings))
+
+
 def _node_result(result) -> dict:
     node = result.node
     response = getattr(result, "adapter_response", None) or {}
@@ -379,6 +415,9 @@ def run(*args: str, target: str = "dev", vars: dict | None = None, project_dir: 
         full = ["--log-level", "none", *full]
     variables = env(target, settings) if command[0] not in ("deps", "clean") else {}
     variables["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    parses = command[0] not in ("deps", "clean")
+    if parses:
+        _restore_parse(project_dir, target, vars, target_path or project_dir / "target", settings)
     _release_duckdb()
     started = time.perf_counter()
     with _environ(variables):
@@ -386,6 +425,8 @@ def run(*args: str, target: str = "dev", vars: dict | None = None, project_dir: 
             outcome = dbtRunner().invoke(full)
         finally:
             _release_duckdb()
+    if parses:
+        _keep_parse(project_dir, target, vars, target_path or project_dir / "target", settings)
     seconds = time.perf_counter() - started
     from dbt_common.invocation import get_invocation_id
 

@@ -8,6 +8,7 @@ the catalog (05), and its mart equal to DuckDB's to the cent (06)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 
@@ -174,6 +175,19 @@ INJECTIONS = {
 }
 
 
+def parse_info(folder, settings, **vars) -> dict:
+    """dbt's own report of a `dbt parse` on DuckDB into ``folder``: path_count files, parsed_path_count re-read."""
+    assert dbt.run("parse", target="duckdb", target_path=folder, vars=vars or None, settings=settings).success
+    return json.loads((folder / "perf_info.json").read_text())
+
+
+def test_a_fresh_target_folder_starts_from_the_last_parse(built, settings, tmp_path):
+    """The home keeps dbt's parse state per project and target (here the build's): a new artifacts folder re-reads
+    no file."""
+    info = parse_info(tmp_path / "again", settings)
+    assert info["path_count"] > 100 and info["parsed_path_count"] == 0
+
+
 @pytest.mark.parametrize("problem", INJECTIONS)
 def test_an_injected_problem_fails_the_right_test(problem, scratch_settings, tmp_path):
     import duckdb
@@ -195,6 +209,8 @@ def test_is_test_run_limits_staging(scratch_settings, tmp_path):
     assert result.success
     rows = dbt.query("SELECT count(*) AS n FROM dbt_dev.stg_green_tripdata", "duckdb", scratch_settings)
     assert rows["n"][0] == 100
+    # The parse state is kept per vars too: a new folder with the same vars re-reads nothing.
+    assert parse_info(tmp_path / "again", scratch_settings, is_test_run=True)["parsed_path_count"] == 0
 
 
 def test_the_duckdb_target_works_on_a_fresh_home(scratch_settings, tmp_path):
