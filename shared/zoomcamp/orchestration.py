@@ -25,6 +25,7 @@ from .errors import CourseError
 from .settings import Settings, get_settings, project_root
 
 RESULT_PREFIX = "ZOOMCAMP-DAG-RESULT "
+BUNDLES = "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"
 
 
 class DagRunFailed(CourseError, RuntimeError):
@@ -66,7 +67,7 @@ def environment(settings: Settings | None = None, *, port: int | None = None, ex
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+        BUNDLES: json.dumps(bundles),
         "AIRFLOW__CORE__PARALLELISM": "4",  # a laptop, not a cluster
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "ZOOMCAMP_HOME": str(settings.home),
@@ -104,7 +105,7 @@ def run_dag(dag_id: str, logical_dates: list[str], *, settings: Settings | None 
     log_file = logs / f"test-{dag_id}.log"
     env = environment(settings, extra=folder, airflow_home=airflow_home)
     answer = _Child.get(env).ask({"op": "run", "dag_id": dag_id, "dates": logical_dates, "folder": str(folder or ""),
-                                  "log": str(log_file)}, timeout)
+                                  "log": str(log_file), "bundles": env[BUNDLES]}, timeout)
     output = log_file.read_text(errors="replace")
     runs = [DagRun(**run) for run in answer.get("runs", [])]
     failed = [r for r in runs if r.state != "success"]
@@ -132,27 +133,50 @@ def describe_dag(dag_id: str, *, settings: Settings | None = None, airflow_home:
     return answer["shape"]
 
 
+def parse_dags(files: list[Path], *, settings: Settings | None = None, airflow_home: Path | None = None) -> dict:
+    """Each file in its own Airflow DagBag: per file (its path as given), its import errors (file -> message) and
+    its DAGs (id -> tasks, retries per task, tags, catchup). Used by the rubric's check of a project and the DAG
+    integrity tests; nothing is written to the metadata DB."""
+    settings = settings or get_settings()
+    home = Path(airflow_home or settings.home / "airflow")
+    (home / "logs").mkdir(parents=True, exist_ok=True)
+    log_file = home / "logs" / "parse.log"
+    answer = _Child.get(environment(settings, airflow_home=airflow_home)).ask(
+        {"op": "parse", "files": [str(f) for f in files], "log": str(log_file)}, timeout=600)
+    if answer.get("code") != 0 or "parsed" not in answer:
+        output = log_file.read_text(errors="replace") if log_file.is_file() else ""
+        raise DagRunFailed(f"could not parse the DAG files: {(answer.get('error') or '')} {output.strip()[-500:]}")
+    return answer["parsed"]
+
+
 class _Child:
     """The Airflow process that runs this process's DAG runs and parses, kept for the next ones.
 
     Importing Airflow costs ~5 CPU-s and the first ``dag.test()`` 3-6 more (its in-process task API): a notebook
     that parses a DAG and then runs it twice paid them three times with a child per call. One child per
     environment (Airflow reads its configuration on import), the last one used kept; it reads requests on stdin
-    and exits when this process closes it (this process ends, or another environment is asked for). A task's
-    side effects (imports, logging) stay in the child, as they would in a long-lived Airflow worker."""
+    and exits when this process closes it (this process ends, or another environment is asked for). The DAG
+    bundles are the exception: a run sends its own (a student's extra folder), read by Airflow at each dag.test().
+    A task's side effects (imports, logging) stay in the child, as they would in a long-lived Airflow worker."""
 
     _current: _Child | None = None
 
     def __init__(self, env: dict[str, str]):
-        self.env = env
+        self.env = self.key(env)
         self.process = subprocess.Popen([sys.executable, "-m", "zoomcamp.orchestration", "--serve"],
                                         env={**os.environ, **env}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, cwd=project_root())
 
+    @staticmethod
+    def key(env: dict[str, str]) -> dict[str, str]:
+        """What the child was started with: this process's environment too (a test or a notebook that changes a
+        ZOOMCAMP_* variable gets a new child, as it got a new process per call before)."""
+        return {k: v for k, v in {**os.environ, **env}.items() if k not in (BUNDLES, "PYTEST_CURRENT_TEST")}
+
     @classmethod
     def get(cls, env: dict[str, str]) -> _Child:
         current = cls._current
-        if current is None or current.env != env or current.process.poll() is not None:
+        if current is None or current.env != cls.key(env) or current.process.poll() is not None:
             if current is not None:
                 current.stop()
             cls._current = current = cls(env)
@@ -321,6 +345,19 @@ def _describe(dag_id: str) -> dict:
                                   "downstream": sorted(t.downstream_task_ids)} for t in dag.tasks}}
 
 
+def _parse(files: list[str]) -> dict:
+    from airflow.dag_processing.dagbag import DagBag
+
+    parsed = {}
+    for path in files:
+        bag = DagBag(path)
+        parsed[path] = {"errors": {k: str(v) for k, v in bag.import_errors.items()},
+                        "dags": {d.dag_id: {"tasks": len(d.tasks), "retries": [t.retries for t in d.tasks],
+                                            "tags": sorted(d.tags), "catchup": d.catchup}
+                                 for d in bag.dags.values()}}
+    return parsed
+
+
 def _run(dag_id: str, logical_dates: list[str], folder: str = "") -> list[dict]:
     """In the child process: create or migrate the metadata DB when needed, then dag.test() each date."""
     import logging
@@ -361,7 +398,10 @@ def _serve() -> int:
             try:
                 if request["op"] == "describe":
                     answer = {"code": 0, "shape": _describe(request["dag_id"])}
+                elif request["op"] == "parse":
+                    answer = {"code": 0, "parsed": _parse(request["files"])}
                 else:
+                    os.environ[BUNDLES] = request["bundles"]
                     answer = {"code": 0, "runs": _run(request["dag_id"], request["dates"], request["folder"])}
             except BaseException as error:  # noqa: BLE001 -- a task's sys.exit too: answer, and stay
                 traceback.print_exc()
