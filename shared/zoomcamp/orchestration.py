@@ -195,6 +195,10 @@ class _Child:
                 reason = f"no answer within {timeout:.0f} s"
         except BrokenPipeError:
             pass
+        except BaseException:  # Ctrl-C while it runs: its answer would be read as the next request's
+            self.process.kill()
+            self.stop()
+            raise
         if not line:  # it died or hangs: stopped, and the next call starts a new one
             self.process.kill()
             self.stop()

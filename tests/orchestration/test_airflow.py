@@ -82,6 +82,20 @@ def test_a_failing_dag_run_says_which_task_and_where_the_log_is(tmp_path, airflo
         assert template.execute(revision).fetchall() == home.execute(revision).fetchall() != []
 
 
+def test_a_fixed_dag_file_runs_in_the_same_kept_airflow_process(tmp_path, airflow_home):
+    """run_dag keeps its Airflow child for the next call (importing Airflow costs seconds), and that child reads the
+    DAG file again each time: the student's fix is what runs, not the version parsed before."""
+    (tmp_path / "always_fails.py").write_text(FAILING_DAG)
+    with pytest.raises(orchestration.DagRunFailed, match="the data is wrong"):
+        orchestration.run_dag("always_fails", ["2021-01-02"], folder=tmp_path, airflow_home=airflow_home)
+    child = orchestration._Child._current.process.pid
+    (tmp_path / "always_fails.py").write_text(FAILING_DAG.replace('raise ValueError("the data is wrong")',
+                                                                  "return value + 1"))
+    runs = orchestration.run_dag("always_fails", ["2021-01-02"], folder=tmp_path, airflow_home=airflow_home)
+    assert runs[0].tasks == {"fine": "success", "broken": "success"}
+    assert orchestration._Child._current.process.pid == child
+
+
 def test_unknown_dag():
     with pytest.raises(orchestration.DagRunFailed, match="lake_ingest"):
         orchestration.find_dag("no_such_dag")
