@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import sqlite3
 import subprocess
@@ -101,20 +102,37 @@ def test_unknown_dag():
         orchestration.find_dag("no_such_dag")
 
 
-def test_standalone_serves_the_ui(settings):
+def test_standalone_serves_the_ui_with_the_course_dags(settings):
+    """`zoomcamp airflow standalone` as a student starts it: the UI's API answers healthy, and, logged in as the admin
+    whose password standalone generated, lists every course DAG (parsed by its DAG processor)."""
     port = free_port()
     zoomcamp = Path(sys.executable).with_name("zoomcamp")
     process = subprocess.Popen([str(zoomcamp), "airflow", "standalone", "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    home = Path(orchestration.environment(settings)["AIRFLOW_HOME"])
+    passwords = home / "simple_auth_manager_passwords.json.generated"
     try:
-        deadline, health = time.monotonic() + 180, None
+        deadline, health, dags = time.monotonic() + 180, None, set()
         while time.monotonic() < deadline and health is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as r:
+                with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=5) as r:
                     health = r.read().decode()
             except OSError:
                 time.sleep(2)
         assert health and '"metadatabase":{"status":"healthy"}' in health.replace(" ", "")
+        login = json.dumps({"username": "admin", "password": json.loads(passwords.read_text())["admin"]}).encode()
+        request = urllib.request.Request(f"{url}/auth/token", data=login, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            token = json.loads(r.read())["access_token"]
+        course = {p.stem for p in DAG_FILES}
+        while time.monotonic() < deadline and not course <= dags:
+            request = urllib.request.Request(f"{url}/api/v2/dags?limit=100",
+                                             headers={"Authorization": f"Bearer {token}"})
+            with urllib.request.urlopen(request, timeout=10) as r:
+                dags = {d["dag_id"] for d in json.loads(r.read())["dags"]}
+            time.sleep(1)
+        assert course <= dags
     finally:
         os.killpg(process.pid, 15)
         process.wait(timeout=60)
