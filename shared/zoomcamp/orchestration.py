@@ -6,8 +6,9 @@
 
 DAGs live in ``week_*/airflow/dags/<dag_id>.py`` (one DAG per file, named after it). Airflow reads its configuration
 when it is imported, so DAG runs happen in a child process with the environment below (``AIRFLOW_HOME`` in
-``<home>/airflow``, one DAG bundle per week). Each run's full log goes to ``<home>/airflow/logs/``; a failure
-raises :class:`DagRunFailed` with the failed tasks and the end of that log.
+``<home>/airflow``, one DAG bundle per week), kept for the next run, parse or description (``_Child``). Each run's
+full log goes to ``<home>/airflow/logs/``; a failure raises :class:`DagRunFailed` with the failed tasks and the end
+of that log.
 """
 
 from __future__ import annotations
