@@ -6,12 +6,15 @@
 
 DAGs live in ``week_*/airflow/dags/<dag_id>.py`` (one DAG per file, named after it). Airflow reads its configuration
 when it is imported, so DAG runs happen in a child process with the environment below (``AIRFLOW_HOME`` in
-``<home>/airflow``, one DAG bundle per week). Each run's full log goes to ``<home>/airflow/logs/``; a failure
-raises :class:`DagRunFailed` with the failed tasks and the end of that log.
+``<home>/airflow``, one DAG bundle per week), kept for the next run, parse or description (``_Child``). Each run's
+full log goes to ``<home>/airflow/logs/``; a failure raises :class:`DagRunFailed` with the failed tasks and the end
+of that log.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import subprocess
@@ -23,6 +26,11 @@ from .errors import CourseError
 from .settings import Settings, get_settings, project_root
 
 RESULT_PREFIX = "ZOOMCAMP-DAG-RESULT "
+BUNDLES = "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"
+# jsonschema (imported by Airflow's configuration) builds a Lark grammar for its "iri" format when this package is
+# installed: 1.5 CPU-s in every Airflow process (measured: `import airflow.configuration` 4.9 -> 3.4 s), for a format no
+# course DAG's params use. Run first in the Airflow processes the course starts.
+SKIP_IRI_GRAMMAR = 'sys.modules["rfc3987_syntax"] = None'
 
 
 class DagRunFailed(CourseError, RuntimeError):
@@ -64,7 +72,7 @@ def environment(settings: Settings | None = None, *, port: int | None = None, ex
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+        BUNDLES: json.dumps(bundles),
         "AIRFLOW__CORE__PARALLELISM": "4",  # a laptop, not a cluster
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "ZOOMCAMP_HOME": str(settings.home),
@@ -100,21 +108,17 @@ def run_dag(dag_id: str, logical_dates: list[str], *, settings: Settings | None 
     logs = Path(airflow_home or settings.home / "airflow") / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_file = logs / f"test-{dag_id}.log"
-    with open(log_file, "w") as log:
-        process = subprocess.run([sys.executable, "-m", "zoomcamp.orchestration", "--folder", str(folder or ""),
-                                  dag_id, *logical_dates],
-                                 env={**os.environ, **environment(settings, extra=folder, airflow_home=airflow_home)},
-                                 stdout=log, stderr=subprocess.STDOUT,
-                                 text=True, timeout=timeout, cwd=project_root())
+    env = environment(settings, extra=folder, airflow_home=airflow_home)
+    answer = _Child.get(env).ask({"op": "run", "dag_id": dag_id, "dates": logical_dates, "folder": str(folder or ""),
+                                  "log": str(log_file), "bundles": env[BUNDLES]}, timeout)
     output = log_file.read_text(errors="replace")
-    runs = [DagRun(**json.loads(line[len(RESULT_PREFIX):])) for line in output.splitlines()
-            if line.startswith(RESULT_PREFIX)]
+    runs = [DagRun(**run) for run in answer.get("runs", [])]
     failed = [r for r in runs if r.state != "success"]
-    if process.returncode != 0 or failed or len(runs) != len(logical_dates):
+    if answer.get("code") != 0 or failed or len(runs) != len(logical_dates):
         tail = "\n".join(output.splitlines()[-25:])
         which = "; ".join(f"{r.logical_date}: {', '.join(t for t, s in r.tasks.items() if s != 'success')}"
                           for r in failed)
-        raise DagRunFailed(f"{dag_id} did not succeed ({which or f'exit code {process.returncode}'}); "
+        raise DagRunFailed(f"{dag_id} did not succeed ({which or answer.get('error') or 'exit code 1'}); "
                            f"full log: {log_file}\n{tail}")
     return runs
 
@@ -123,14 +127,106 @@ def describe_dag(dag_id: str, *, settings: Settings | None = None, airflow_home:
     """A DAG's shape as Airflow parsed it: schedule, tags, and each task's operator, retries and downstream tasks."""
     settings = settings or get_settings()
     find_dag(dag_id)
-    process = subprocess.run([sys.executable, "-m", "zoomcamp.orchestration", "--describe", dag_id],
-                             env={**os.environ, **environment(settings, airflow_home=airflow_home)},
-                             capture_output=True, text=True,
-                             cwd=project_root())
-    lines = [line for line in process.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    if process.returncode != 0 or not lines:
-        raise DagRunFailed(f"could not parse {dag_id}: {process.stderr.strip()[-1500:]}")
-    return json.loads(lines[-1][len(RESULT_PREFIX):])
+    home = Path(airflow_home or settings.home / "airflow")
+    (home / "logs").mkdir(parents=True, exist_ok=True)
+    log_file = home / "logs" / f"describe-{dag_id}.log"
+    answer = _Child.get(environment(settings, airflow_home=airflow_home)).ask(
+        {"op": "describe", "dag_id": dag_id, "log": str(log_file)}, timeout=600)
+    if answer.get("code") != 0 or "shape" not in answer:
+        output = log_file.read_text(errors="replace") if log_file.is_file() else ""
+        raise DagRunFailed(f"could not parse {dag_id}: {(answer.get('error') or '')} {output.strip()[-1500:]}")
+    return answer["shape"]
+
+
+def parse_dags(files: list[Path], *, settings: Settings | None = None, airflow_home: Path | None = None) -> dict:
+    """Each file in its own Airflow DagBag: per file (its path as given), its import errors (file -> message) and
+    its DAGs (id -> tasks, retries per task, tags, catchup). Used by the rubric's check of a project and the DAG
+    integrity tests; nothing is written to the metadata DB."""
+    settings = settings or get_settings()
+    home = Path(airflow_home or settings.home / "airflow")
+    (home / "logs").mkdir(parents=True, exist_ok=True)
+    log_file = home / "logs" / "parse.log"
+    answer = _Child.get(environment(settings, airflow_home=airflow_home)).ask(
+        {"op": "parse", "files": [str(f) for f in files], "log": str(log_file)}, timeout=600)
+    if answer.get("code") != 0 or "parsed" not in answer:
+        output = log_file.read_text(errors="replace") if log_file.is_file() else ""
+        raise DagRunFailed(f"could not parse the DAG files: {(answer.get('error') or '')} {output.strip()[-500:]}")
+    return answer["parsed"]
+
+
+class _Child:
+    """The Airflow process that runs this process's DAG runs and parses, kept for the next ones.
+
+    Importing Airflow costs ~5 CPU-s and the first ``dag.test()`` 3-6 more (its in-process task API): a notebook
+    that parses a DAG and then runs it twice paid them three times with a child per call. One child per
+    environment (Airflow reads its configuration on import), the last one used kept; it reads requests on stdin
+    and exits when this process closes it (this process ends, or another environment is asked for). The DAG
+    bundles are the exception: a run sends its own (a student's extra folder), read by Airflow at each dag.test().
+    A task's side effects (imports, logging) stay in the child, as they would in a long-lived Airflow worker."""
+
+    _current: _Child | None = None
+
+    def __init__(self, env: dict[str, str]):
+        self.env = self.key(env)
+        self.process = subprocess.Popen([sys.executable, "-m", "zoomcamp.orchestration", "--serve"],
+                                        env={**os.environ, **env}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, cwd=project_root())
+
+    @staticmethod
+    def key(env: dict[str, str]) -> dict[str, str]:
+        """What the child was started with: this process's environment too (a test or a notebook that changes a
+        ZOOMCAMP_* variable gets a new child, as it got a new process per call before)."""
+        return {k: v for k, v in {**os.environ, **env}.items() if k not in (BUNDLES, "PYTEST_CURRENT_TEST")}
+
+    @classmethod
+    def get(cls, env: dict[str, str]) -> _Child:
+        current = cls._current
+        if current is None or current.env != cls.key(env) or current.process.poll() is not None:
+            if current is not None:
+                current.stop()
+            cls._current = current = cls(env)
+        return current
+
+    def ask(self, request: dict, timeout: float) -> dict:
+        import select
+
+        line, reason = b"", "no answer"
+        try:
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            self.process.stdin.flush()
+            if select.select([self.process.stdout], [], [], timeout)[0]:
+                line = self.process.stdout.readline()
+            else:
+                reason = f"no answer within {timeout:.0f} s"
+        except BrokenPipeError:
+            pass
+        except BaseException:  # Ctrl-C while it runs: its answer would be read as the next request's
+            self.process.kill()
+            self.stop()
+            raise
+        if not line:  # it died or hangs: stopped, and the next call starts a new one
+            self.process.kill()
+            self.stop()
+            return {"code": 1, "error": f"the Airflow process ended with {reason}"}
+        return json.loads(line)
+
+    def stop(self) -> None:
+        if _Child._current is self:
+            _Child._current = None
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+        if self.process.poll() is None:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@atexit.register
+def _stop_child() -> None:
+    if _Child._current is not None:
+        _Child._current.stop()
 
 
 def plot_dag(shape: dict, ax=None):
@@ -196,9 +292,16 @@ def standalone(port: int = 8080, settings: Settings | None = None) -> int:
     """``airflow standalone`` (scheduler, API server and UI) on 127.0.0.1:``port`` with the course's DAGs; returns
     its exit code when stopped with Ctrl-C. The admin password is printed by Airflow on first start."""
     settings = settings or get_settings()
-    bin_dir = str(Path(sys.executable).parent)  # standalone starts its parts as `airflow ...` from PATH
-    env = {**os.environ, **environment(settings, port=port), "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
-    return subprocess.call([str(Path(bin_dir) / "airflow"), "standalone"], env=env)
+    env = {**os.environ, **environment(settings, port=port)}
+    # standalone starts its parts as `airflow ...` from PATH: this `airflow` first skips the IRI grammar
+    # (SKIP_IRI_GRAMMAR) in each of them.
+    launcher = Path(env["AIRFLOW_HOME"]) / "bin" / "airflow"
+    launcher.parent.mkdir(parents=True, exist_ok=True)
+    launcher.write_text(f"#!{sys.executable}\nimport sys\n{SKIP_IRI_GRAMMAR}\n"
+                        "from airflow.__main__ import main\nsys.exit(main())\n")
+    launcher.chmod(0o755)
+    env["PATH"] = os.pathsep.join([str(launcher.parent), str(Path(sys.executable).parent), os.environ["PATH"]])
+    return subprocess.call([str(launcher), "standalone"], env=env)
 
 
 def template_db(version: str) -> Path:
@@ -246,21 +349,32 @@ def _ensure_db() -> None:
     stamp.write_text(__version__)
 
 
-def _describe(dag_id: str) -> int:
+def _describe(dag_id: str) -> dict:
     from airflow.dag_processing.dagbag import DagBag
 
     _ensure_db()
     path = find_dag(dag_id)
     dag = DagBag(str(path.parent)).get_dag(dag_id)
-    shape = {"dag_id": dag.dag_id, "schedule": str(dag.schedule), "tags": sorted(dag.tags),
-             "catchup": dag.catchup, "start_date": str(dag.start_date),
-             "tasks": {t.task_id: {"operator": type(t).__name__, "retries": t.retries,
-                                   "downstream": sorted(t.downstream_task_ids)} for t in dag.tasks}}
-    print(RESULT_PREFIX + json.dumps(shape))
-    return 0
+    return {"dag_id": dag.dag_id, "schedule": str(dag.schedule), "tags": sorted(dag.tags),
+            "catchup": dag.catchup, "start_date": str(dag.start_date),
+            "tasks": {t.task_id: {"operator": type(t).__name__, "retries": t.retries,
+                                  "downstream": sorted(t.downstream_task_ids)} for t in dag.tasks}}
 
 
-def _child(dag_id: str, logical_dates: list[str], folder: str = "") -> int:
+def _parse(files: list[str]) -> dict:
+    from airflow.dag_processing.dagbag import DagBag
+
+    parsed = {}
+    for path in files:
+        bag = DagBag(path)
+        parsed[path] = {"errors": {k: str(v) for k, v in bag.import_errors.items()},
+                        "dags": {d.dag_id: {"tasks": len(d.tasks), "retries": [t.retries for t in d.tasks],
+                                            "tags": sorted(d.tags), "catchup": d.catchup}
+                                 for d in bag.dags.values()}}
+    return parsed
+
+
+def _run(dag_id: str, logical_dates: list[str], folder: str = "") -> list[dict]:
     """In the child process: create or migrate the metadata DB when needed, then dag.test() each date."""
     import logging
 
@@ -270,25 +384,54 @@ def _child(dag_id: str, logical_dates: list[str], folder: str = "") -> int:
     _ensure_db()
     logging.getLogger("airflow").setLevel(logging.WARNING)
     path = find_dag(dag_id, Path(folder) if folder else None)
-    bag = DagBag(str(path.parent))
+    bag = DagBag(str(path.parent))  # read again for each request: the file may have changed
     if bag.import_errors:
-        for file, error in bag.import_errors.items():
-            print(f"{file}: {error}", file=sys.stderr)
-        return 1
+        raise DagRunFailed("; ".join(f"{file}: {error}" for file, error in bag.import_errors.items()))
     dag = bag.get_dag(dag_id)
+    runs = []
     for date in logical_dates:
         run = dag.test(logical_date=pendulum.parse(date, tz="UTC"))
         tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-        result = {"dag_id": dag_id, "logical_date": date, "state": str(run.state), "tasks": tasks}
-        print(RESULT_PREFIX + json.dumps(result), flush=True)
+        runs.append({"dag_id": dag_id, "logical_date": date, "state": str(run.state), "tasks": tasks})
+        print(RESULT_PREFIX + json.dumps(runs[-1]), flush=True)
+    return runs
+
+
+def _serve() -> int:
+    """The child's loop: one JSON request a line on stdin, its output into the request's log file, one JSON answer
+    a line on the original stdout; ends when stdin closes."""
+    import traceback
+
+    answers = os.fdopen(os.dup(1), "w")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    for line in sys.stdin:
+        request = json.loads(line)
+        with open(request["log"], "w") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            try:
+                if request["op"] == "describe":
+                    answer = {"code": 0, "shape": _describe(request["dag_id"])}
+                elif request["op"] == "parse":
+                    answer = {"code": 0, "parsed": _parse(request["files"])}
+                else:
+                    os.environ[BUNDLES] = request["bundles"]
+                    answer = {"code": 0, "runs": _run(request["dag_id"], request["dates"], request["folder"])}
+            except BaseException as error:  # noqa: BLE001 -- a task's sys.exit too: answer, and stay
+                traceback.print_exc()
+                answer = {"code": 1, "error": (str(error).splitlines() or [type(error).__name__])[0][:300]}
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(devnull, 1)
+                os.dup2(devnull, 2)
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
     return 0
 
 
 if __name__ == "__main__":
-    # jsonschema (imported by Airflow's configuration) builds a Lark grammar for its "iri" format when this package is
-    # installed: over a second of CPU in every child, for a format no course DAG's params use.
-    sys.modules["rfc3987_syntax"] = None
-    # The parent passes everything on the command line: `--describe DAG` or `--folder PATH|"" DAG DATE...`.
-    if sys.argv[1] == "--describe":
-        sys.exit(_describe(sys.argv[2]))
-    sys.exit(_child(sys.argv[3], sys.argv[4:], folder=sys.argv[2]))
+    sys.modules["rfc3987_syntax"] = None  # SKIP_IRI_GRAMMAR
+    sys.exit(_serve())

@@ -26,12 +26,9 @@ optional); whatever it does not name is searched for in the folder.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import tomllib
 from dataclasses import dataclass, field
@@ -52,7 +49,6 @@ LOOKER = re.compile(r"https://(?:lookerstudio|datastudio)\.google\.com/\S+")
 PARTITION = re.compile(r"partition[ _]by|time_partitioning|range_partitioning|TimePartitioning|partition_by",
                        re.IGNORECASE)
 CLUSTER = re.compile(r"cluster[ _]by|clustering_fields|\bclustering\b|cluster_by", re.IGNORECASE)
-RESULT_PREFIX = "ZOOMCAMP-RUBRIC "
 
 # The rubric (after the Data Engineering Zoomcamp's peer review): criterion -> (max points, what earns them).
 RUBRIC = {
@@ -304,18 +300,6 @@ def _warehouse(root: Path, resources: dict, files: list[Path]) -> Criterion:
 
 # --- ingestion: Airflow DAGs ----------------------------------------------------------------------------------------
 
-DAG_SCRIPT = """
-import json, sys
-from airflow.dag_processing.dagbag import DagBag
-found = {}
-for path in sys.argv[2:]:
-    bag = DagBag(path)
-    errors = {k: (str(v).strip().splitlines() or [""])[-1] for k, v in bag.import_errors.items()}
-    found[path] = {"errors": errors, "dags": {d.dag_id: len(d.tasks) for d in bag.dags.values()}}
-print(sys.argv[1] + json.dumps(found))
-"""
-
-
 def _fingerprint(files: list[Path]) -> tuple:
     return tuple((str(f), hashlib.sha256(f.read_bytes()).hexdigest()) for f in sorted(files))
 
@@ -326,8 +310,8 @@ _DBT_SEEN: dict[tuple, tuple[bool, str]] = {}
 
 
 def import_dags(files: list[Path]) -> dict[str, dict]:
-    """Import DAG files in Airflow's DagBag (in a child process with a throw-away AIRFLOW_HOME): per file, the DAGs
-    found with their task counts, and the import errors."""
+    """Import DAG files in Airflow's DagBag (in the course's Airflow child process, ``orchestration.parse_dags``):
+    per file, the DAGs found with their task counts, and the import errors (the last line of each)."""
     if not files:
         return {}
     key = _fingerprint(files)
@@ -337,16 +321,15 @@ def import_dags(files: list[Path]) -> dict[str, dict]:
 
 
 def _import_dags(files: list[Path]) -> dict[str, dict]:
-    from .orchestration import environment
+    from .orchestration import DagRunFailed, parse_dags
 
-    with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, **environment(airflow_home=Path(home))}
-        result = subprocess.run([sys.executable, "-c", DAG_SCRIPT, RESULT_PREFIX, *map(str, files)], env=env,
-                                capture_output=True, text=True, timeout=600)
-    lines = [line for line in result.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    if result.returncode != 0 or not lines:
-        raise RubricError(f"could not run Airflow to import the DAGs: {result.stderr.strip()[-500:]}")
-    return json.loads(lines[-1][len(RESULT_PREFIX):])
+    try:
+        parsed = parse_dags(files)
+    except DagRunFailed as error:
+        raise RubricError(f"could not run Airflow to import the DAGs: {str(error)[-500:]}") from None
+    return {path: {"errors": {k: (v.strip().splitlines() or [""])[-1] for k, v in info["errors"].items()},
+                   "dags": {dag: shape["tasks"] for dag, shape in info["dags"].items()}}
+            for path, info in parsed.items()}
 
 
 def _is_dag_file(path: Path) -> bool:

@@ -29,25 +29,10 @@ def test_there_are_dags():
 
 
 @pytest.fixture(scope="module")
-def dagbags(settings, airflow_home) -> dict[str, dict]:
-    """Every DAG file loaded in Airflow's own DagBag, one file per bag, in one child process (importing Airflow
-    costs 10-20 s: paid once, not once per file)."""
-    script = f"""
-import json
-from airflow.dag_processing.dagbag import DagBag
-found = {{}}
-for path in {[str(p) for p in DAG_FILES]!r}:
-    bag = DagBag(path)
-    dag = next(iter(bag.dags.values()), None)
-    found[path] = {{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}, "dags": list(bag.dags),
-        "retries": [t.retries for t in dag.tasks] if dag else [], "tags": sorted(dag.tags) if dag else [],
-        "catchup": dag.catchup if dag else None}}
-print(json.dumps(found))
-"""
-    env = {**os.environ, **orchestration.environment(settings, airflow_home=airflow_home)}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def dagbags(airflow_home) -> dict[str, dict]:
+    """Every DAG file loaded in Airflow's own DagBag, one file per bag, in the course's Airflow child process
+    (importing Airflow costs seconds: paid once, not once per file)."""
+    return orchestration.parse_dags(DAG_FILES, airflow_home=airflow_home)
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: f"{p.parents[2].name}/{p.name}")
@@ -56,9 +41,10 @@ def test_dag_integrity(path, dagbags):
     has the house conventions: retries, tags, no catchup surprise, no top-level library work."""
     found = dagbags[str(path)]
     assert found["errors"] == {}
-    assert found["dags"] == [path.stem]
-    assert found["retries"] and min(found["retries"]) >= 1
-    assert found["tags"] and found["catchup"] is False
+    assert list(found["dags"]) == [path.stem]
+    dag = found["dags"][path.stem]
+    assert dag["retries"] and min(dag["retries"]) >= 1
+    assert dag["tags"] and dag["catchup"] is False
     # Library imports inside tasks: the scheduler parses DAG files often and must not pay for (or fail on) them.
     top_level = {n.module or "" for n in ast.parse(path.read_text()).body if isinstance(n, ast.ImportFrom)}
     assert not any(m.startswith("zoomcamp") for m in top_level)
@@ -97,25 +83,56 @@ def test_a_failing_dag_run_says_which_task_and_where_the_log_is(tmp_path, airflo
         assert template.execute(revision).fetchall() == home.execute(revision).fetchall() != []
 
 
+def test_a_fixed_dag_file_runs_in_the_same_kept_airflow_process(tmp_path, airflow_home):
+    """run_dag keeps its Airflow child for the next call (importing Airflow costs seconds), and that child reads the
+    DAG file again each time: the student's fix is what runs, not the version parsed before."""
+    (tmp_path / "always_fails.py").write_text(FAILING_DAG)
+    with pytest.raises(orchestration.DagRunFailed, match="the data is wrong"):
+        orchestration.run_dag("always_fails", ["2021-01-02"], folder=tmp_path, airflow_home=airflow_home)
+    child = orchestration._Child._current.process.pid
+    (tmp_path / "always_fails.py").write_text(FAILING_DAG.replace('raise ValueError("the data is wrong")',
+                                                                  "return value + 1"))
+    runs = orchestration.run_dag("always_fails", ["2021-01-02"], folder=tmp_path, airflow_home=airflow_home)
+    assert runs[0].tasks == {"fine": "success", "broken": "success"}
+    assert orchestration._Child._current.process.pid == child
+
+
 def test_unknown_dag():
     with pytest.raises(orchestration.DagRunFailed, match="lake_ingest"):
         orchestration.find_dag("no_such_dag")
 
 
-def test_standalone_serves_the_ui(settings):
+def test_standalone_serves_the_ui_with_the_course_dags(settings):
+    """`zoomcamp airflow standalone` as a student starts it: the UI's API answers healthy, and, logged in as the admin
+    whose password standalone generated, lists every course DAG (parsed by its DAG processor)."""
     port = free_port()
     zoomcamp = Path(sys.executable).with_name("zoomcamp")
     process = subprocess.Popen([str(zoomcamp), "airflow", "standalone", "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    home = Path(orchestration.environment(settings)["AIRFLOW_HOME"])
+    passwords = home / "simple_auth_manager_passwords.json.generated"
     try:
-        deadline, health = time.monotonic() + 180, None
+        deadline, health, dags = time.monotonic() + 180, None, set()
         while time.monotonic() < deadline and health is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as r:
+                with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=5) as r:
                     health = r.read().decode()
             except OSError:
                 time.sleep(2)
         assert health and '"metadatabase":{"status":"healthy"}' in health.replace(" ", "")
+        login = json.dumps({"username": "admin", "password": json.loads(passwords.read_text())["admin"]}).encode()
+        request = urllib.request.Request(f"{url}/auth/token", data=login, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            token = json.loads(r.read())["access_token"]
+        course = {p.stem for p in DAG_FILES}
+        while time.monotonic() < deadline and not course <= dags:
+            request = urllib.request.Request(f"{url}/api/v2/dags?limit=100",
+                                             headers={"Authorization": f"Bearer {token}"})
+            with urllib.request.urlopen(request, timeout=10) as r:
+                dags = {d["dag_id"] for d in json.loads(r.read())["dags"]}
+            time.sleep(1)
+        assert course <= dags
     finally:
         os.killpg(process.pid, 15)
         process.wait(timeout=60)
