@@ -27,10 +27,6 @@ from .settings import Settings, get_settings, project_root
 
 RESULT_PREFIX = "ZOOMCAMP-DAG-RESULT "
 BUNDLES = "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"
-# jsonschema (imported by Airflow's configuration) builds a Lark grammar for its "iri" format when this package is
-# installed: 1.5 CPU-s in every Airflow process (measured: `import airflow.configuration` 4.9 -> 3.4 s), for a format no
-# course DAG's params use. Run first in the Airflow processes the course starts.
-SKIP_IRI_GRAMMAR = 'sys.modules["rfc3987_syntax"] = None'
 
 
 class DagRunFailed(CourseError, RuntimeError):
@@ -292,16 +288,9 @@ def standalone(port: int = 8080, settings: Settings | None = None) -> int:
     """``airflow standalone`` (scheduler, API server and UI) on 127.0.0.1:``port`` with the course's DAGs; returns
     its exit code when stopped with Ctrl-C. The admin password is printed by Airflow on first start."""
     settings = settings or get_settings()
-    env = {**os.environ, **environment(settings, port=port)}
-    # standalone starts its parts as `airflow ...` from PATH: this `airflow` first skips the IRI grammar
-    # (SKIP_IRI_GRAMMAR) in each of them.
-    launcher = Path(env["AIRFLOW_HOME"]) / "bin" / "airflow"
-    launcher.parent.mkdir(parents=True, exist_ok=True)
-    launcher.write_text(f"#!{sys.executable}\nimport sys\n{SKIP_IRI_GRAMMAR}\n"
-                        "from airflow.__main__ import main\nsys.exit(main())\n")
-    launcher.chmod(0o755)
-    env["PATH"] = os.pathsep.join([str(launcher.parent), str(Path(sys.executable).parent), os.environ["PATH"]])
-    return subprocess.call([str(launcher), "standalone"], env=env)
+    bin_dir = str(Path(sys.executable).parent)  # standalone starts its parts as `airflow ...` from PATH
+    env = {**os.environ, **environment(settings, port=port), "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
+    return subprocess.call([str(Path(bin_dir) / "airflow"), "standalone"], env=env)
 
 
 def template_db(version: str) -> Path:
@@ -433,5 +422,4 @@ def _serve() -> int:
 
 
 if __name__ == "__main__":
-    sys.modules["rfc3987_syntax"] = None  # SKIP_IRI_GRAMMAR
     sys.exit(_serve())
