@@ -6,6 +6,7 @@ instructor login."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -51,6 +52,17 @@ def routes(web: Web, expected_answers: Callable[[int], dict]) -> APIRouter:
             return None, RedirectResponse("/instructor", status_code=303)
         return form, None
 
+    def instructor_page(handler):
+        """A page behind the instructor login: anyone else is sent to the login page (FastAPI reads the handler's
+        own parameters through functools.wraps)."""
+        @functools.wraps(handler)
+        async def guarded(request: Request, **params):
+            if not await web.instructor(request):
+                return RedirectResponse("/instructor", status_code=303)
+            return await handler(request, **params)
+
+        return guarded
+
     def listing(request, status=200, error=None):
         from zoomcamp.homework import weeks_with_homework
 
@@ -58,9 +70,8 @@ def routes(web: Web, expected_answers: Callable[[int], dict]) -> APIRouter:
                         weeks=weeks_with_homework(), error=error, now=datetime.now(UTC))
 
     @router.get("/instructor/homework")
+    @instructor_page
     async def homework_list(request: Request):
-        if not await web.instructor(request):
-            return RedirectResponse("/instructor", status_code=303)
         return await run_in_threadpool(listing, request)
 
     @router.post("/instructor/homework")
@@ -115,25 +126,22 @@ def routes(web: Web, expected_answers: Callable[[int], dict]) -> APIRouter:
                            "submissions scored.", link=BACK)
 
     @router.get("/instructor/homework/{homework_id}/export.csv")
+    @instructor_page
     async def export(request: Request, homework_id: int):
-        if not await web.instructor(request):
-            return RedirectResponse("/instructor", status_code=303)
         rows = await run_in_threadpool(homeworks.submissions, homework_id)
         return csv_response(f"homework-{homework_id}.csv", SUBMISSION_COLUMNS, (
             {**sub._mapping, "answers": json.dumps(sub.answers), "links": " ".join(sub.links)} for sub in rows))
 
     # Cohorts, students, leaderboards --------------------------------------------------------------------
     @router.get("/instructor/cohorts")
+    @instructor_page
     async def cohort_overview(request: Request):
-        if not await web.instructor(request):
-            return RedirectResponse("/instructor", status_code=303)
         rows = await run_in_threadpool(overview.cohorts, web.store.engine, web.config.cohorts)
         return web.page(request, "instructor_cohorts.html", cohorts=rows)
 
     @router.get("/instructor/students")
+    @instructor_page
     async def student_search(request: Request, q: str = ""):
-        if not await web.instructor(request):
-            return RedirectResponse("/instructor", status_code=303)
         if (q := web.checked_search(q)) is None:
             return web.message(request, 400, "Search not run", "The search text holds a NUL character; remove it.",
                                link=("/instructor/students", "Back"))
@@ -141,9 +149,8 @@ def routes(web: Web, expected_answers: Callable[[int], dict]) -> APIRouter:
         return web.page(request, "instructor_students.html", rows=rows, q=q)
 
     @router.get("/instructor/leaderboard")
+    @instructor_page
     async def cohort_leaderboard(request: Request, cohort: str = "", format: str = "html"):
-        if not await web.instructor(request):
-            return RedirectResponse("/instructor", status_code=303)
         board = await run_in_threadpool(standings, web.store.engine, cohort[:40])
         if format == "csv":
             return csv_response("leaderboard.csv", LEADERBOARD_COLUMNS, board)
@@ -158,9 +165,8 @@ def routes(web: Web, expected_answers: Callable[[int], dict]) -> APIRouter:
                         now=datetime.now(UTC))
 
     @router.get("/instructor/projects")
+    @instructor_page
     async def project_list(request: Request):
-        if not await web.instructor(request):
-            return RedirectResponse("/instructor", status_code=303)
         return await run_in_threadpool(project_listing, request)
 
     @router.post("/instructor/projects")
@@ -217,9 +223,8 @@ def routes(web: Web, expected_answers: Callable[[int], dict]) -> APIRouter:
         return web.message(request, 200, "Scored", f"{passed} projects passed.", link=projects_back)
 
     @router.get("/instructor/projects/{project_id}/export.csv")
+    @instructor_page
     async def export_projects(request: Request, project_id: int):
-        if not await web.instructor(request):
-            return RedirectResponse("/instructor", status_code=303)
         rows = await run_in_threadpool(projects.submissions, project_id)
         return csv_response(f"projects-{project_id}.csv", PROJECT_COLUMNS, (row._mapping for row in rows))
 
